@@ -1,0 +1,43 @@
+# microlb: see README.md. `make demo` runs the main job, `make test` runs the tests.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+export PATH := $(BIN):$(PATH)
+# MICROLB_CONSUL tells the integration tests which consul binary to start.
+export MICROLB_CONSUL ?= $(BIN)/consul
+
+.PHONY: all build test unit lint consul proto bench fuzz clean
+
+all: build
+
+## build: compile every binary into bin/
+build:
+	$(GO) build -o $(BIN)/ ./api-gateway ./services/producer ./services/consumer
+
+## consul: put a Consul binary at bin/consul (PATH's consul >= 1.13, or the pinned v1.13.9 build)
+consul:
+	@scripts/consul.sh $(BIN)/consul
+
+## proto: regenerate proto/**/*.pb.go and *.pb.micro.go
+proto:
+	@scripts/proto.sh
+
+## test: unit and integration tests (real Consul), with the race detector
+test: consul
+	$(GO) test -race -count=1 ./...
+
+## unit: the tests that need no Consul
+unit:
+	MICROLB_SKIP_INTEGRATION=1 $(GO) test -race -count=1 ./...
+
+## lint: gofmt and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: selector micro-benchmarks against go-micro's default selector
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./selector/
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,175 @@
+package selector
+
+import (
+	"go-micro.dev/v4/registry"
+	"go-micro.dev/v4/selector"
+)
+
+// panic-mode states of a call, computed lazily.
+const (
+	panicUnknown int8 = iota
+	panicOff
+	panicOn
+)
+
+// call is the state of one Select: the snapshot it picks from, the options it
+// was given and the nodes it already returned. Its next method is the
+// selector.Next that Select returns; go-micro calls it once per attempt.
+type call struct {
+	cfg   *config
+	svc   *service
+	snap  *snapshot
+	bal   balancer
+	strat int // index of the strategy in Strategies
+
+	key     uint64 // xxhash of the hash key
+	hasKey  bool
+	allowed []bool // nil, or which nodes the select filters kept
+
+	pos      int     // the balancer's cursor
+	tried    []int32 // nodes already returned, in order
+	triedBuf [4]int32
+	now      int64 // unix nanos, read at most once per call
+	panic    int8
+}
+
+// next returns a node that this call has not returned yet while one is
+// usable, then starts over. It is the selector.Next of a Select.
+func (c *call) next() (*registry.Node, error) {
+	i := c.choose()
+	if i < 0 && len(c.tried) > 0 {
+		c.tried = c.tried[:0] // every usable node was tried: wrap around
+		i = c.choose()
+	}
+	if i < 0 {
+		return nil, selector.ErrNoneAvailable
+	}
+	c.tried = append(c.tried, int32(i))
+	c.snap.nodes[i].picks[c.strat].Add(1)
+	return c.snap.reg[i], nil
+}
+
+// choose asks the balancer for an active node, then falls back to drained
+// nodes, then to ejected ones.
+func (c *call) choose() int {
+	for {
+		if i := c.bal.pick(c); i >= 0 {
+			return i
+		}
+		if i := c.pickDrained(); i >= 0 {
+			return i
+		}
+		if c.panic == panicOn {
+			return -1
+		}
+		// Every remaining node is ejected (possible with filters below the
+		// panic threshold): ignore ejection rather than fail the call.
+		c.panic = panicOn
+	}
+}
+
+// pickDrained returns a usable drained node (weight 0), round-robin, or -1.
+func (c *call) pickDrained() int {
+	s := c.snap
+	n := len(s.nodes) - s.nActive
+	if n == 0 {
+		return -1
+	}
+	start := int(c.svc.drained.Add(1) % uint64(n))
+	for k := range n {
+		if i := s.nActive + (start+k)%n; c.usable(i) {
+			return i
+		}
+	}
+	return -1
+}
+
+// usable reports whether node i passes the filters, was not returned by this
+// call yet, and is not ejected.
+func (c *call) usable(i int) bool {
+	if c.allowed != nil && !c.allowed[i] {
+		return false
+	}
+	for _, t := range c.tried {
+		if int(t) == i {
+			return false
+		}
+	}
+	return !c.ejected(i)
+}
+
+// ejected reports whether node i is ejected and the service is not in panic
+// mode. It reads the clock only when the node carries an ejection time.
+func (c *call) ejected(i int) bool {
+	until := c.snap.nodes[i].ejectedUntil.Load()
+	if until == 0 {
+		return false
+	}
+	if c.panic == panicUnknown {
+		c.panic = panicOff
+		if c.snap.ejectedCount(c.clock())*2 >= len(c.snap.nodes) {
+			c.panic = panicOn
+		}
+	}
+	return c.panic == panicOff && c.clock() < until
+}
+
+// clock returns the call's notion of now, in unix nanoseconds.
+func (c *call) clock() int64 {
+	if c.now == 0 {
+		c.now = c.cfg.now().UnixNano()
+	}
+	return c.now
+}
+
+// randomUsable returns a random usable active node, weighted by weight, or -1.
+// It tries a few random draws, then scans from a random start.
+func (c *call) randomUsable() int {
+	s := c.snap
+	n := s.nActive
+	if n == 0 {
+		return -1
+	}
+	for range 3 {
+		if i := c.weightedDraw(); c.usable(i) {
+			return i
+		}
+	}
+	start := c.cfg.randN(n)
+	for k := range n {
+		if i := (start + k) % n; c.usable(i) {
+			return i
+		}
+	}
+	return -1
+}
+
+// weightedDraw returns an active node drawn with probability weight/total.
+func (c *call) weightedDraw() int {
+	s := c.snap
+	if s.equalWeights {
+		return c.cfg.randN(s.nActive)
+	}
+	r := c.cfg.randN(s.totalWeight)
+	lo, hi := 0, len(s.cum)
+	for lo < hi { // first i with cum[i] > r
+		m := int(uint(lo+hi) >> 1)
+		if s.cum[m] > r {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
+}
+
+// ejectedCount counts the nodes ejected at time now.
+func (s *snapshot) ejectedCount(now int64) int {
+	n := 0
+	for _, st := range s.nodes {
+		if st.ejectedUntil.Load() > now {
+			n++
+		}
+	}
+	return n
+}

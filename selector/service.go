@@ -1,0 +1,241 @@
+package selector
+
+import (
+	"errors"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go-micro.dev/v4/logger"
+	"go-micro.dev/v4/registry"
+	"go-micro.dev/v4/selector"
+)
+
+// Watch retry backoff bounds.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 10 * time.Second
+)
+
+// service is one watched service: its current snapshot and the counters that
+// outlive snapshots.
+type service struct {
+	name  string
+	snap  atomic.Pointer[snapshot]
+	stale atomic.Bool // the registry failed; serving the last snapshot
+
+	rr, wrr, drained atomic.Uint64 // strategy cursors
+	inflight         atomic.Int64
+
+	ready chan struct{} // closed once the first load is done
+	err   error         // the first load's error, set before ready closes
+
+	mu       sync.Mutex // guards states, warned and rebuilds
+	states   map[string]*nodeState
+	warned   map[string]bool
+	events   *eventLog
+	emptyAt  time.Time // when the registry first reported no node, while held
+}
+
+// service returns the watched service called name, loading it on first use.
+// Concurrent first calls share one registry load.
+func (s *Selector) service(name string) (*service, error) {
+	if svc := (*s.services.Load())[name]; svc != nil {
+		select {
+		case <-svc.ready:
+		default:
+			<-svc.ready
+		}
+		return svc, svc.err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if svc := (*s.services.Load())[name]; svc != nil {
+		s.mu.Unlock()
+		<-svc.ready
+		return svc, svc.err
+	}
+	cfg, reg, done := s.cfg.Load(), s.opts.Registry, s.done
+	svc := &service{
+		name:   name,
+		ready:  make(chan struct{}),
+		states: map[string]*nodeState{},
+		warned: map[string]bool{},
+		events: newEventLog(name),
+	}
+	svc.rr.Store(uint64(cfg.randN(1 << 30)))
+	svc.wrr.Store(uint64(cfg.randN(1 << 30)))
+	s.storeLocked(name, svc)
+	s.mu.Unlock()
+
+	err := s.refresh(svc, reg, cfg)
+	if err == nil && len(svc.snap.Load().services) == 0 {
+		err = selector.ErrNotFound
+	}
+
+	s.mu.Lock()
+	if err == nil && (s.closed || s.done != done) {
+		err = ErrClosed
+	}
+	if err != nil {
+		// Forget it: the next Select asks the registry again, and a name the
+		// registry does not know costs no watch.
+		if (*s.services.Load())[name] == svc {
+			s.storeLocked(name, nil)
+		}
+	} else {
+		s.wg.Add(1)
+		go s.watch(svc, reg, done)
+	}
+	s.mu.Unlock()
+	svc.err = err
+	close(svc.ready)
+	return svc, err
+}
+
+// storeLocked publishes a copy of the service map with name set to svc (or
+// removed when svc is nil). The caller holds s.mu.
+func (s *Selector) storeLocked(name string, svc *service) {
+	m := maps.Clone(*s.services.Load())
+	if svc == nil {
+		delete(m, name)
+	} else {
+		m[name] = svc
+	}
+	s.services.Store(&m)
+}
+
+// lookup returns the loaded service called name, or nil, without loading it.
+func (s *Selector) lookup(name string) *service {
+	svc := (*s.services.Load())[name]
+	if svc == nil {
+		return nil
+	}
+	select {
+	case <-svc.ready:
+		if svc.err != nil {
+			return nil
+		}
+		return svc
+	default:
+		return nil
+	}
+}
+
+// refresh reads the service from the registry and swaps in a new snapshot.
+// On a registry error it keeps the old snapshot and marks the service stale.
+func (s *Selector) refresh(svc *service, reg registry.Registry, cfg *config) error {
+	services, err := reg.GetService(svc.name)
+	if err != nil && !errors.Is(err, registry.ErrNotFound) {
+		svc.stale.Store(true)
+		if svc.snap.Load() == nil {
+			return err
+		}
+		cfg.log.Logf(logger.WarnLevel, "microlb: refreshing %s: %v; serving the last snapshot", svc.name, err)
+		return err
+	}
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	old := svc.snap.Load()
+	if hold := cfg.emptyHold; hold > 0 && old != nil && !old.empty() && countNodes(services) == 0 {
+		now := cfg.now()
+		if svc.emptyAt.IsZero() {
+			svc.emptyAt = now
+		}
+		if now.Sub(svc.emptyAt) < hold {
+			svc.stale.Store(true)
+			return nil // keep serving the last nodes for a while
+		}
+	}
+	svc.emptyAt = time.Time{}
+	snap := buildSnapshot(services, svc.states, svc.warned, cfg.log)
+	svc.events.diff(old, snap, cfg.now())
+	svc.snap.Store(snap)
+	svc.stale.Store(false)
+	return nil
+}
+
+// countNodes counts the nodes of services.
+func countNodes(services []*registry.Service) int {
+	n := 0
+	for _, svc := range services {
+		if svc != nil {
+			n += len(svc.Nodes)
+		}
+	}
+	return n
+}
+
+// watch keeps svc's snapshot current until done closes: it watches the
+// registry for the service, rebuilds on every event (bursts coalesce into one
+// rebuild), and re-watches with backoff when the watch breaks. A failed
+// refresh is retried with backoff; meanwhile the last snapshot serves.
+func (s *Selector) watch(svc *service, reg registry.Registry, done <-chan struct{}) {
+	defer s.wg.Done()
+	backoff := minBackoff
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	for {
+		w, err := reg.Watch(registry.WatchService(svc.name))
+		if err == nil {
+			events := make(chan struct{}, 1)
+			s.wg.Add(1)
+			go s.forward(w, svc.name, events)
+			refreshed := s.refresh(svc, reg, s.cfg.Load()) == nil
+		loop:
+			for {
+				if !refreshed || svc.stale.Load() {
+					retry.Reset(backoff)
+					backoff = min(2*backoff, maxBackoff)
+				}
+				select {
+				case <-done:
+					w.Stop()
+					return
+				case _, ok := <-events:
+					if !ok {
+						break loop
+					}
+				case <-retry.C:
+				}
+				retry.Stop()
+				if refreshed = s.refresh(svc, reg, s.cfg.Load()) == nil; refreshed && !svc.stale.Load() {
+					backoff = minBackoff
+				}
+			}
+			w.Stop()
+		}
+		svc.stale.Store(true)
+		select {
+		case <-done:
+			return
+		case <-time.After(backoff):
+			backoff = min(2*backoff, maxBackoff)
+		}
+	}
+}
+
+// forward turns the watcher's results for name into coalesced signals on
+// events, and closes events when the watcher stops or breaks.
+func (s *Selector) forward(w registry.Watcher, name string, events chan<- struct{}) {
+	defer s.wg.Done()
+	defer close(events)
+	for {
+		res, err := w.Next()
+		if err != nil {
+			return
+		}
+		if res != nil && res.Service != nil && res.Service.Name != name {
+			continue
+		}
+		select {
+		case events <- struct{}{}:
+		default:
+		}
+	}
+}

@@ -1,0 +1,141 @@
+package selector
+
+import (
+	"slices"
+	"time"
+
+	"go-micro.dev/v4/registry"
+)
+
+// Node health states reported by Stats.
+const (
+	HealthHealthy = "healthy"
+	HealthEjected = "ejected"
+	HealthDrained = "drained"
+)
+
+// NodeStats is a read-only view of one node.
+type NodeStats struct {
+	ID           string            `json:"id"`
+	Address      string            `json:"address"`
+	Version      string            `json:"version"`
+	Zone         string            `json:"zone"`
+	Weight       int               `json:"weight"`
+	Health       string            `json:"health"`
+	EjectedUntil *time.Time        `json:"ejected_until,omitempty"`
+	Failures     int               `json:"consecutive_failures"`
+	InFlight     int64             `json:"in_flight"`
+	EWMA         time.Duration     `json:"ewma_ns"`
+	Picks        map[string]uint64 `json:"picks"`
+	Metadata     map[string]string `json:"metadata,omitempty"`
+}
+
+// ServiceStats is a read-only view of one watched service.
+type ServiceStats struct {
+	Name     string      `json:"name"`
+	Stale    bool        `json:"stale"`
+	InFlight int64       `json:"in_flight"`
+	Nodes    []NodeStats `json:"nodes"`
+	Events   []Event     `json:"events"`
+}
+
+// Stats returns a consistent view of every service the selector watches,
+// sorted by name, for admin APIs and dashboards. It copies; the pick path is
+// not disturbed beyond the atomic loads.
+func (s *Selector) Stats() []ServiceStats {
+	now := s.cfg.Load().now()
+	var out []ServiceStats
+	for name := range *s.services.Load() {
+		svc := s.lookup(name)
+		if svc == nil {
+			continue
+		}
+		snap := svc.snap.Load()
+		ss := ServiceStats{Name: name, Stale: svc.stale.Load(), InFlight: svc.inflight.Load(), Events: svc.events.list()}
+		for i, st := range snap.nodes {
+			ss.Nodes = append(ss.Nodes, nodeStats(st, snap.reg[i], snap.version[i], snap.weight[i], now))
+		}
+		out = append(out, ss)
+	}
+	slices.SortFunc(out, func(a, b ServiceStats) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+func nodeStats(st *nodeState, n *registry.Node, version string, weight int, now time.Time) NodeStats {
+	ns := NodeStats{
+		ID:       n.Id,
+		Address:  n.Address,
+		Version:  version,
+		Zone:     n.Metadata["zone"],
+		Weight:   weight,
+		Health:   HealthHealthy,
+		Failures: int(st.failures.Load()),
+		InFlight: st.inflight.Load(),
+		EWMA:     time.Duration(st.ewma.Load()),
+		Picks:    make(map[string]uint64, len(Strategies)),
+		Metadata: n.Metadata,
+	}
+	if weight == 0 {
+		ns.Health = HealthDrained
+	}
+	if until := st.ejectedUntil.Load(); until > now.UnixNano() {
+		t := time.Unix(0, until)
+		ns.Health, ns.EjectedUntil = HealthEjected, &t
+	}
+	for i, strat := range Strategies {
+		ns.Picks[string(strat)] = st.picks[i].Load()
+	}
+	return ns
+}
+
+// ewmaWeight is the weight of a new latency sample in the moving average.
+const ewmaWeight = 0.3
+
+// Track records the start of a call to node of service and returns the
+// function that records its end: in-flight counts feed LeastLoaded and the
+// bounded loads of Hash, and the latency feeds LeastLoaded's moving average.
+// A node the selector does not know is not tracked. Track does not call Mark.
+func (s *Selector) Track(service string, node *registry.Node) (done func()) {
+	svc := s.lookup(service)
+	if svc == nil || node == nil {
+		return func() {}
+	}
+	snap := svc.snap.Load()
+	i, ok := snap.byID[node.Id]
+	if !ok {
+		return func() {}
+	}
+	st := snap.nodes[i]
+	now := s.cfg.Load().now
+	start := now()
+	st.inflight.Add(1)
+	svc.inflight.Add(1)
+	return func() {
+		st.inflight.Add(-1)
+		svc.inflight.Add(-1)
+		st.observe(now().Sub(start))
+	}
+}
+
+// observe folds a latency sample into the node's moving average.
+func (st *nodeState) observe(d time.Duration) {
+	sample := max(int64(d), 1)
+	for {
+		old := st.ewma.Load()
+		next := sample
+		if old != 0 {
+			next = int64(float64(old) + ewmaWeight*float64(sample-old))
+		}
+		if st.ewma.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}

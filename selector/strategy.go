@@ -1,0 +1,73 @@
+package selector
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Strategy names a node-picking algorithm.
+type Strategy string
+
+// The strategies. Weighted is the default.
+const (
+	// Random picks uniformly at random, weighted by each node's weight.
+	Random Strategy = "random"
+	// RoundRobin walks the nodes in order, across calls, from a per-service counter.
+	RoundRobin Strategy = "roundrobin"
+	// Weighted is nginx's smooth weighted round-robin; with equal weights it is RoundRobin.
+	Weighted Strategy = "weighted"
+	// Hash is a consistent-hash ring over the key given by WithKey.
+	Hash Strategy = "hash"
+	// LeastLoaded is power-of-two-choices over in-flight calls and EWMA latency.
+	LeastLoaded Strategy = "leastloaded"
+)
+
+// numStrategies is len(Strategies).
+const numStrategies = 5
+
+// Strategies lists every strategy in a stable order.
+var Strategies = [numStrategies]Strategy{Random, RoundRobin, Weighted, Hash, LeastLoaded}
+
+// ParseStrategy returns the strategy called s (case-insensitive, surrounding
+// space ignored). An unknown name is an error that lists the valid ones.
+func ParseStrategy(s string) (Strategy, error) {
+	name := Strategy(strings.ToLower(strings.TrimSpace(s)))
+	if name.index() >= 0 {
+		return name, nil
+	}
+	valid := make([]string, len(Strategies))
+	for i, st := range Strategies {
+		valid[i] = string(st)
+	}
+	return "", fmt.Errorf("unknown strategy %q: valid strategies are %s", s, strings.Join(valid, ", "))
+}
+
+// String returns the strategy's name.
+func (s Strategy) String() string { return string(s) }
+
+// index is the position of s in Strategies, or -1.
+func (s Strategy) index() int {
+	for i, st := range Strategies {
+		if st == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// balancer picks one node of a snapshot's active tier (weight > 0) for a call.
+// It returns an index into snapshot.nodes that c.usable accepts, or -1 when
+// no active node is usable. It may keep a cursor in c so that a later pick
+// for the same call continues where the previous one stopped.
+type balancer interface {
+	pick(c *call) int
+}
+
+// balancers maps each strategy to its implementation; the order is Strategies'.
+var balancers = [...]balancer{
+	randomBalancer{},
+	roundRobinBalancer{},
+	weightedBalancer{},
+	hashBalancer{},
+	leastLoadedBalancer{},
+}

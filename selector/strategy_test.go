@@ -1,0 +1,52 @@
+package selector
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseStrategy(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    Strategy
+		wantErr bool
+	}{
+		{name: "random", in: "random", want: Random},
+		{name: "roundrobin", in: "roundrobin", want: RoundRobin},
+		{name: "weighted", in: "weighted", want: Weighted},
+		{name: "hash", in: "hash", want: Hash},
+		{name: "leastloaded", in: "leastloaded", want: LeastLoaded},
+		{name: "case and space", in: "  RoundRobin ", want: RoundRobin},
+		{name: "unknown", in: "fastest", wantErr: true},
+		{name: "empty", in: "", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseStrategy(tt.in)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("ParseStrategy(%q) = %q, want error", tt.in, got)
+				}
+				want := `unknown strategy "` + tt.in + `": valid strategies are random, roundrobin, weighted, hash, leastloaded`
+				if err.Error() != want {
+					t.Fatalf("error = %q, want %q", err, want)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ParseStrategy(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSelectorName(t *testing.T) {
+	s := newTest(t, newRegistry(t, "svc", nodes(1, "")...))
+	if got := s.String(); got != "microlb" {
+		t.Fatalf("String() = %q", got)
+	}
+	if !strings.EqualFold(Name, "microlb") {
+		t.Fatalf("Name = %q", Name)
+	}
+}

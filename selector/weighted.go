@@ -1,0 +1,123 @@
+package selector
+
+import "sync"
+
+// Limits on precomputing a smooth weighted round-robin period.
+const (
+	maxWRRPeriod = 1 << 16 // entries in one period (after dividing by the GCD)
+	maxWRRWork   = 1 << 24 // period × nodes, the cost of simulating it
+)
+
+// weightedBalancer is nginx's smooth weighted round-robin
+// (ngx_http_upstream_round_robin.c): each pick adds every node's weight to its
+// current weight, takes the node with the largest current weight and
+// subtracts the total from it. Weights a=5, b=1, c=1 give a a b a c a a,
+// repeated: every period is exact and interleaved.
+//
+// The sequence is periodic with period sum(weights)/gcd(weights), so a
+// snapshot precomputes one period and picks index it with the service's
+// atomic counter: no lock. When the period is longer than 65,536 picks, or
+// costs more than 2^24 steps to compute, the snapshot falls back to running
+// nginx's loop itself under a mutex; that state restarts on every rebuild.
+type weightedBalancer struct{}
+
+func (weightedBalancer) pick(c *call) int {
+	t := c.snap.wrr
+	if t.seq == nil {
+		return t.pickSerial(c)
+	}
+	p := len(t.seq)
+	if p == 0 {
+		return -1
+	}
+	start := c.pos + 1
+	if len(c.tried) == 0 {
+		start = int((c.svc.wrr.Add(1) - 1) % uint64(p))
+	}
+	for k := range p {
+		j := (start + k) % p
+		if i := int(t.seq[j]); c.usable(i) {
+			c.pos = j
+			return i
+		}
+	}
+	return -1
+}
+
+// wrrTable is a snapshot's smooth weighted round-robin state: one precomputed
+// period, or the mutex-guarded fallback.
+type wrrTable struct {
+	seq []int32
+
+	mu      sync.Mutex
+	weights []int
+	current []int
+}
+
+// newWRRTable precomputes one period of the smooth sequence for weights.
+func newWRRTable(weights []int, equal bool) *wrrTable {
+	n := len(weights)
+	if equal {
+		seq := make([]int32, n)
+		for i := range seq {
+			seq[i] = int32(i)
+		}
+		return &wrrTable{seq: seq}
+	}
+	g := 0
+	for _, w := range weights {
+		g = gcd(g, w)
+	}
+	reduced := make([]int, n)
+	total := 0
+	for i, w := range weights {
+		reduced[i] = w / g
+		total += reduced[i]
+	}
+	if total > maxWRRPeriod || total*n > maxWRRWork {
+		return &wrrTable{weights: reduced, current: make([]int, n)}
+	}
+	seq := make([]int32, total)
+	current := make([]int, n)
+	for k := range seq {
+		best := 0
+		for i, w := range reduced {
+			current[i] += w
+			if current[i] > current[best] {
+				best = i
+			}
+		}
+		current[best] -= total
+		seq[k] = int32(best)
+	}
+	return &wrrTable{seq: seq}
+}
+
+// pickSerial runs one step of nginx's loop over the usable nodes under the
+// table's mutex.
+func (t *wrrTable) pickSerial(c *call) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	best, total := -1, 0
+	for i, w := range t.weights {
+		if !c.usable(i) {
+			continue
+		}
+		t.current[i] += w
+		total += w
+		if best < 0 || t.current[i] > t.current[best] {
+			best = i
+		}
+	}
+	if best >= 0 {
+		t.current[best] -= total
+	}
+	return best
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
