@@ -54,7 +54,7 @@ start=$SECONDS
 rm -f "$target_abs"
 if ! (cd "$root/tools/consul" && GOWORK=off "$GO" build -o "$target_abs" github.com/hashicorp/consul); then
 	log "ERROR: building consul $PINNED in tools/consul failed (see the go output above)."
-	log "Install consul >= $MIN_MAJOR.$MIN_MINOR on PATH instead, or set MICROLB_CONSUL to one."
+	log "Or put consul >= $MIN_MAJOR.$MIN_MINOR on PATH and run this again."
 	exit 1
 fi
 if ! version_ok "$target_abs"; then

@@ -133,3 +133,23 @@ func counts(ids []string) map[string]int {
 	}
 	return m
 }
+
+// withRegistryOpt is selector.Registry, named for readability next to New.
+func withRegistryOpt(r registry.Registry) selector.Option { return selector.Registry(r) }
+
+// waitFor polls cond for up to 2 s.
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 2s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+var (
+	errNotFound      = selector.ErrNotFound
+	errNoneAvailable = selector.ErrNoneAvailable
+)

@@ -179,6 +179,7 @@ func (s *Selector) Close() error {
 	if !s.closed {
 		s.closed = true
 		s.stopLocked()
+		s.services.Store(&map[string]*service{}) // Select now reaches the closed check
 	}
 	return nil
 }
