@@ -16,35 +16,82 @@ const (
 // was given and the nodes it already returned. Its next method is the
 // selector.Next that Select returns; go-micro calls it once per attempt.
 type call struct {
-	cfg   *config
-	svc   *service
-	snap  *snapshot
-	bal   balancer
-	strat int // index of the strategy in Strategies
+	cfg  *config
+	svc  *service
+	snap *snapshot
+	key  uint64      // xxhash of the hash key
+	more *callExtras // nil on the fast path
+	now  int64       // unix nanos, read at most once per call
 
-	key     uint64 // xxhash of the hash key
-	hasKey  bool
-	allowed []bool // nil, or which nodes the select filters kept
+	pos    int32    // the balancer's cursor
+	tried  [4]int32 // the first nodes returned, in order
+	ntried uint8
+	strat  uint8 // index of the strategy in Strategies
+	hasKey bool
+	panic  int8
+}
 
-	pos      int     // the balancer's cursor
-	tried    []int32 // nodes already returned, in order
-	triedBuf [4]int32
-	now      int64 // unix nanos, read at most once per call
-	panic    int8
+// callExtras is the rarely needed part of a call's state.
+type callExtras struct {
+	allowed []bool  // nil, or which nodes the select filters kept
+	tried   []int32 // nodes returned after the first len(call.tried)
+}
+
+// first reports whether the call has returned no node yet.
+func (c *call) first() bool { return c.ntried == 0 }
+
+// isTried reports whether the call already returned node i.
+func (c *call) isTried(i int) bool {
+	for _, t := range c.tried[:min(int(c.ntried), len(c.tried))] {
+		if int(t) == i {
+			return true
+		}
+	}
+	if c.more != nil && int(c.ntried) > len(c.tried) {
+		for _, t := range c.more.tried {
+			if int(t) == i {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// addTried records that the call returned node i.
+func (c *call) addTried(i int) {
+	if int(c.ntried) < len(c.tried) {
+		c.tried[c.ntried] = int32(i)
+	} else {
+		if c.more == nil {
+			c.more = &callExtras{}
+		}
+		c.more.tried = append(c.more.tried, int32(i))
+	}
+	if c.ntried < 255 {
+		c.ntried++
+	}
+}
+
+// resetTried forgets the nodes returned, to wrap around.
+func (c *call) resetTried() {
+	c.ntried = 0
+	if c.more != nil {
+		c.more.tried = c.more.tried[:0]
+	}
 }
 
 // next returns a node that this call has not returned yet while one is
 // usable, then starts over. It is the selector.Next of a Select.
 func (c *call) next() (*registry.Node, error) {
 	i := c.choose()
-	if i < 0 && len(c.tried) > 0 {
-		c.tried = c.tried[:0] // every usable node was tried: wrap around
+	if i < 0 && !c.first() {
+		c.resetTried() // every usable node was tried: wrap around
 		i = c.choose()
 	}
 	if i < 0 {
 		return nil, selector.ErrNoneAvailable
 	}
-	c.tried = append(c.tried, int32(i))
+	c.addTried(i)
 	c.snap.nodes[i].picks[c.strat].Add(1)
 	return c.snap.reg[i], nil
 }
@@ -53,7 +100,7 @@ func (c *call) next() (*registry.Node, error) {
 // nodes, then to ejected ones.
 func (c *call) choose() int {
 	for {
-		if i := c.bal.pick(c); i >= 0 {
+		if i := balancers[c.strat].pick(c); i >= 0 {
 			return i
 		}
 		if i := c.pickDrained(); i >= 0 {
@@ -87,13 +134,11 @@ func (c *call) pickDrained() int {
 // usable reports whether node i passes the filters, was not returned by this
 // call yet, and is not ejected.
 func (c *call) usable(i int) bool {
-	if c.allowed != nil && !c.allowed[i] {
+	if c.ntried > 0 && c.isTried(i) {
 		return false
 	}
-	for _, t := range c.tried {
-		if int(t) == i {
-			return false
-		}
+	if c.more != nil && c.more.allowed != nil && !c.more.allowed[i] {
+		return false
 	}
 	return !c.ejected(i)
 }

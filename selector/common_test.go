@@ -1,7 +1,9 @@
 package selector
 
 import (
+	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -153,3 +155,9 @@ var (
 	errNotFound      = selector.ErrNotFound
 	errNoneAvailable = selector.ErrNoneAvailable
 )
+
+// wrapped is a foreign context.Context wrapper, as another plugin's option might install.
+type wrapped struct{ context.Context }
+
+// runtimeGosched yields the processor.
+func runtimeGosched() { runtime.Gosched() }

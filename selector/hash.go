@@ -49,8 +49,8 @@ func (hashBalancer) pick(c *call) int {
 	if len(ring) == 0 {
 		return -1
 	}
-	start := c.pos + 1
-	if len(c.tried) == 0 {
+	start := int(c.pos) + 1
+	if c.first() {
 		start = ringSearch(ring, c.key)
 	}
 	limit := c.loadLimit()
@@ -59,7 +59,7 @@ func (hashBalancer) pick(c *call) int {
 			j := (start + k) % len(ring)
 			i := int(ring[j].node)
 			if c.usable(i) && (limit == 0 || c.snap.nodes[i].inflight.Load() < limit) {
-				c.pos = j
+				c.pos = int32(j)
 				return i
 			}
 		}

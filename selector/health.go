@@ -2,8 +2,8 @@ package selector
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 

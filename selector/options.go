@@ -21,6 +21,7 @@ const (
 // Init builds a new one and swaps it in.
 type config struct {
 	strategy      Strategy
+	strat         uint8 // strategy's index in Strategies
 	failures      int32
 	ejectBase     time.Duration
 	ejectMax      time.Duration
@@ -99,6 +100,7 @@ func newConfig(o selector.Options) (*config, error) {
 	if c.log == nil {
 		c.log = logger.DefaultLogger
 	}
+	c.strat = uint8(c.strategy.index())
 	ctx := o.Context
 	if ctx == nil {
 		return c, nil
@@ -110,6 +112,7 @@ func newConfig(o selector.Options) (*config, error) {
 		}
 		c.strategy = s
 	}
+	c.strat = uint8(c.strategy.index())
 	if v, ok := ctx.Value(failuresKey{}).(int); ok && v > 0 {
 		c.failures = int32(v)
 	}

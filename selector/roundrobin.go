@@ -13,13 +13,13 @@ func (roundRobinBalancer) pick(c *call) int {
 	if n == 0 {
 		return -1
 	}
-	start := c.pos + 1
-	if len(c.tried) == 0 {
+	start := int(c.pos) + 1
+	if c.first() {
 		start = int((c.svc.rr.Add(1) - 1) % uint64(n))
 	}
 	for k := range n {
 		if i := (start + k) % n; c.usable(i) {
-			c.pos = i
+			c.pos = int32(i)
 			return i
 		}
 	}

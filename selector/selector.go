@@ -28,11 +28,12 @@ type Selector struct {
 	cfg      atomic.Pointer[config]
 	services atomic.Pointer[map[string]*service] // copy-on-write
 
-	mu     sync.Mutex // guards the fields below and writes to services
-	opts   selector.Options
-	done   chan struct{} // closed to stop the watches
-	closed bool
-	wg     sync.WaitGroup // the watch goroutines
+	mu      sync.Mutex // guards the fields below and writes to services
+	opts    selector.Options
+	pending map[string]*pendingLoad
+	done    chan struct{} // closed to stop the watches
+	closed  bool
+	wg      sync.WaitGroup // the watch goroutines
 }
 
 // NewSelector returns a microlb selector as go-micro's interface. It accepts
@@ -43,7 +44,7 @@ func NewSelector(opts ...selector.Option) selector.Selector { return New(opts...
 
 // New is NewSelector returning the concrete type, for Stats and Track.
 func New(opts ...selector.Option) *Selector {
-	s := &Selector{done: make(chan struct{})}
+	s := &Selector{done: make(chan struct{}), pending: map[string]*pendingLoad{}}
 	m := map[string]*service{}
 	s.services.Store(&m)
 	s.applyLocked(opts)
@@ -109,14 +110,12 @@ func (s *Selector) Select(service string, opts ...selector.SelectOption) (select
 		return nil, err
 	}
 	cfg := s.cfg.Load()
-	c := &call{cfg: cfg, svc: svc, snap: svc.snap.Load()}
-	c.tried = c.triedBuf[:0]
-	strategy := cfg.strategy
+	c := &call{cfg: cfg, svc: svc, snap: svc.snap.Load(), strat: cfg.strat}
 	if len(opts) > 0 {
 		o := applySelectOptions(opts)
 		defer o.release()
 		if o.strategy != "" {
-			strategy = o.strategy
+			c.strat = uint8(o.strategy.index())
 		}
 		if o.hasKey {
 			c.key, c.hasKey = hashKey(o.key), true
@@ -131,8 +130,6 @@ func (s *Selector) Select(service string, opts ...selector.SelectOption) (select
 	if c.snap.empty() {
 		return nil, selector.ErrNoneAvailable
 	}
-	c.strat = strategy.index()
-	c.bal = balancers[c.strat]
 	return c.next, nil
 }
 
@@ -156,12 +153,13 @@ func (c *call) filtered(so *selector.SelectOptions) (selector.Next, error) {
 	if so.Strategy != nil {
 		return so.Strategy(services), nil
 	}
-	c.allowed = make([]bool, len(c.snap.nodes))
+	allowed := make([]bool, len(c.snap.nodes))
+	c.more = &callExtras{allowed: allowed}
 	kept := false
 	for _, svc := range services {
 		for _, n := range svc.Nodes {
 			if i, ok := c.snap.byID[n.Id]; ok {
-				c.allowed[i], kept = true, true
+				allowed[i], kept = true, true
 			}
 		}
 	}

@@ -28,27 +28,32 @@ type service struct {
 	rr, wrr, drained atomic.Uint64 // strategy cursors
 	inflight         atomic.Int64
 
-	ready chan struct{} // closed once the first load is done
-	err   error         // the first load's error, set before ready closes
-
-	mu       sync.Mutex // guards states, warned and rebuilds
-	states   map[string]*nodeState
-	warned   map[string]bool
-	events   *eventLog
-	emptyAt  time.Time // when the registry first reported no node, while held
+	mu      sync.Mutex // guards states, warned and rebuilds
+	states  map[string]*nodeState
+	warned  map[string]bool
+	events  *eventLog
+	emptyAt time.Time // when the registry first reported no node, while held
 }
 
 // service returns the watched service called name, loading it on first use.
-// Concurrent first calls share one registry load.
 func (s *Selector) service(name string) (*service, error) {
 	if svc := (*s.services.Load())[name]; svc != nil {
-		select {
-		case <-svc.ready:
-		default:
-			<-svc.ready
-		}
-		return svc, svc.err
+		return svc, nil
 	}
+	return s.load(name)
+}
+
+// pendingLoad is a first load in progress, shared by concurrent Selects.
+type pendingLoad struct {
+	ready chan struct{}
+	svc   *service
+	err   error // set before ready closes
+}
+
+// load reads service name from the registry, publishes it and starts its
+// watch. Concurrent first calls share one registry load. A name the registry
+// does not know is not kept: the next Select asks again, and it costs no watch.
+func (s *Selector) load(name string) (*service, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -56,44 +61,46 @@ func (s *Selector) service(name string) (*service, error) {
 	}
 	if svc := (*s.services.Load())[name]; svc != nil {
 		s.mu.Unlock()
-		<-svc.ready
-		return svc, svc.err
+		return svc, nil
 	}
+	if p := s.pending[name]; p != nil {
+		s.mu.Unlock()
+		<-p.ready
+		return p.svc, p.err
+	}
+	p := &pendingLoad{ready: make(chan struct{})}
+	s.pending[name] = p
 	cfg, reg, done := s.cfg.Load(), s.opts.Registry, s.done
+	s.mu.Unlock()
+
 	svc := &service{
 		name:   name,
-		ready:  make(chan struct{}),
 		states: map[string]*nodeState{},
 		warned: map[string]bool{},
 		events: newEventLog(name),
 	}
 	svc.rr.Store(uint64(cfg.randN(1 << 30)))
 	svc.wrr.Store(uint64(cfg.randN(1 << 30)))
-	s.storeLocked(name, svc)
-	s.mu.Unlock()
-
 	err := s.refresh(svc, reg, cfg)
 	if err == nil && len(svc.snap.Load().services) == 0 {
 		err = selector.ErrNotFound
 	}
 
 	s.mu.Lock()
+	delete(s.pending, name)
 	if err == nil && (s.closed || s.done != done) {
 		err = ErrClosed
 	}
-	if err != nil {
-		// Forget it: the next Select asks the registry again, and a name the
-		// registry does not know costs no watch.
-		if (*s.services.Load())[name] == svc {
-			s.storeLocked(name, nil)
-		}
-	} else {
+	if err == nil {
+		s.storeLocked(name, svc)
 		s.wg.Add(1)
 		go s.watch(svc, reg, done)
+	} else {
+		svc = nil
 	}
 	s.mu.Unlock()
-	svc.err = err
-	close(svc.ready)
+	p.svc, p.err = svc, err
+	close(p.ready)
 	return svc, err
 }
 
@@ -110,21 +117,7 @@ func (s *Selector) storeLocked(name string, svc *service) {
 }
 
 // lookup returns the loaded service called name, or nil, without loading it.
-func (s *Selector) lookup(name string) *service {
-	svc := (*s.services.Load())[name]
-	if svc == nil {
-		return nil
-	}
-	select {
-	case <-svc.ready:
-		if svc.err != nil {
-			return nil
-		}
-		return svc
-	default:
-		return nil
-	}
-}
+func (s *Selector) lookup(name string) *service { return (*s.services.Load())[name] }
 
 // refresh reads the service from the registry and swaps in a new snapshot.
 // On a registry error it keeps the old snapshot and marks the service stale.

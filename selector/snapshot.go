@@ -44,7 +44,7 @@ type snapshot struct {
 
 	totalWeight  int
 	equalWeights bool
-	cum          []int  // prefix sums of active weights, for weighted random picks
+	cum          []int // prefix sums of active weights, for weighted random picks
 	wrr          *wrrTable
 	ring         []ringEntry
 }

@@ -30,14 +30,14 @@ func (weightedBalancer) pick(c *call) int {
 	if p == 0 {
 		return -1
 	}
-	start := c.pos + 1
-	if len(c.tried) == 0 {
+	start := int(c.pos) + 1
+	if c.first() {
 		start = int((c.svc.wrr.Add(1) - 1) % uint64(p))
 	}
 	for k := range p {
 		j := (start + k) % p
 		if i := int(t.seq[j]); c.usable(i) {
-			c.pos = j
+			c.pos = int32(j)
 			return i
 		}
 	}

@@ -1,0 +1,152 @@
+package selector_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"go-micro.dev/v4/client"
+	"go-micro.dev/v4/metadata"
+	"go-micro.dev/v4/registry"
+	"go-micro.dev/v4/selector"
+	"go-micro.dev/v4/server"
+
+	"github.com/microlb/microlb/proto/greeter"
+	microlb "github.com/microlb/microlb/selector"
+)
+
+// greeterNode is an in-process go-micro server that answers with its node id
+// and records, from inside the handler, what the selector saw of the call.
+type greeterNode struct {
+	id       string
+	sel      *microlb.Selector
+	inflight int64 // the selector's in-flight count for this node during the last call
+}
+
+func (g *greeterNode) Hello(ctx context.Context, req *greeter.HelloRequest, rsp *greeter.HelloResponse) error {
+	for _, svc := range g.sel.Stats() {
+		for _, n := range svc.Nodes {
+			if n.ID == g.id {
+				g.inflight = n.InFlight
+			}
+		}
+	}
+	rsp.NodeId, rsp.Message = g.id, "Hello "+req.Name
+	return nil
+}
+
+func (g *greeterNode) Stream(ctx context.Context, req *greeter.HelloRequest, s greeter.Greeter_StreamStream) error {
+	return s.Send(&greeter.HelloResponse{NodeId: g.id})
+}
+
+// startGreeters starts n greeter servers on loopback registered in r.
+func startGreeters(t *testing.T, r registry.Registry, sel *microlb.Selector, n int) map[string]*greeterNode {
+	t.Helper()
+	out := map[string]*greeterNode{}
+	for i := range n {
+		id := fmt.Sprintf("g%d", i)
+		srv := server.NewServer(server.Name("greeter"), server.Id(id), server.Registry(r), server.Address("127.0.0.1:0"))
+		h := &greeterNode{id: "greeter-" + id, sel: sel}
+		if err := greeter.RegisterGreeterHandler(srv, h); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = srv.Stop() })
+		out[h.id] = h
+	}
+	return out
+}
+
+// TestWrapperOrder checks the documented onion: HashKeyWrapper runs once per
+// Call before the selector (so the key from metadata steers Hash), and
+// LoadReporter runs around each attempt after Next (so the serving node sees
+// itself in flight).
+func TestWrapperOrder(t *testing.T) {
+	r := registry.NewMemoryRegistry()
+	sel := microlb.New(microlb.WithStrategy(microlb.Hash), selector.Registry(r))
+	defer sel.Close()
+	nodes := startGreeters(t, r, sel, 3)
+	// attempts records the node of every attempt of a call, innermost.
+	type attemptsKey struct{}
+	record := func(next client.CallFunc) client.CallFunc {
+		return func(ctx context.Context, node *registry.Node, req client.Request, rsp any, opts client.CallOptions) error {
+			if a, ok := ctx.Value(attemptsKey{}).(*[]string); ok {
+				*a = append(*a, node.Id)
+			}
+			return next(ctx, node, req, rsp, opts)
+		}
+	}
+	c := client.NewClient(client.Registry(r), client.Selector(sel),
+		client.Wrap(microlb.HashKeyWrapper("")), client.WrapCall(microlb.LoadReporter(sel), record))
+	svc := greeter.NewGreeterService("greeter", c)
+
+	for k := range 20 {
+		key := fmt.Sprintf("user-%d", k)
+		var first string
+		for i := range 5 {
+			var attempts []string
+			ctx := metadata.Set(context.WithValue(context.Background(), attemptsKey{}, &attempts), microlb.DefaultHashKeyHeader, key)
+			rsp, err := svc.Hello(ctx, &greeter.HelloRequest{Name: key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The first attempt is the key's owner (a slow attempt may be
+			// retried elsewhere, which is the selector doing its job).
+			if i == 0 {
+				first = attempts[0]
+			} else if attempts[0] != first {
+				t.Fatalf("key %s went first to %s then to %s: the hash key did not reach the selector", key, first, attempts[0])
+			}
+			if rsp.NodeId != attempts[len(attempts)-1] {
+				t.Fatalf("answered by %s, last attempt on %s", rsp.NodeId, attempts[len(attempts)-1])
+			}
+			if got := nodes[rsp.NodeId].inflight; got != 1 {
+				t.Fatalf("node %s saw %d in flight during its call, want 1 (LoadReporter inside the attempt)", rsp.NodeId, got)
+			}
+		}
+	}
+	for _, svc := range sel.Stats() {
+		if svc.InFlight != 0 {
+			t.Fatalf("service %s: %d in flight after all calls returned", svc.Name, svc.InFlight)
+		}
+		for _, n := range svc.Nodes {
+			if n.EWMA <= 0 {
+				t.Fatalf("node %s has no latency sample", n.ID)
+			}
+		}
+	}
+}
+
+// TestRetryLandsOnAnotherNode stops one server without deregistering it:
+// go-micro's retry calls Next again and reaches a live node.
+func TestRetryLandsOnAnotherNode(t *testing.T) {
+	r := registry.NewMemoryRegistry()
+	sel := microlb.New(microlb.WithStrategy(microlb.RoundRobin), selector.Registry(r))
+	defer sel.Close()
+	startGreeters(t, r, sel, 2)
+	// A node that is registered but refuses connections.
+	dead := &registry.Node{Id: "greeter-dead", Address: "127.0.0.1:1"}
+	if err := r.Register(&registry.Service{Name: "greeter", Nodes: []*registry.Node{dead}}); err != nil {
+		t.Fatal(err)
+	}
+	c := client.NewClient(client.Registry(r), client.Selector(sel), client.Retries(2), client.Retry(client.RetryAlways))
+	svc := greeter.NewGreeterService("greeter", c)
+	for i := range 30 {
+		rsp, err := svc.Hello(context.Background(), &greeter.HelloRequest{Name: "x"})
+		if err != nil {
+			t.Fatalf("call %d failed despite retries: %v", i, err)
+		}
+		if rsp.NodeId == "greeter-dead" {
+			t.Fatal("answered by the dead node")
+		}
+	}
+	for _, svc := range sel.Stats() {
+		for _, n := range svc.Nodes {
+			if n.ID == "greeter-dead" && n.Health != microlb.HealthEjected {
+				t.Fatalf("dead node is %s after repeated failures, want ejected", n.Health)
+			}
+		}
+	}
+}
