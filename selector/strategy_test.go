@@ -3,6 +3,9 @@ package selector
 import (
 	"strings"
 	"testing"
+
+	"go-micro.dev/v4/selector"
+	"go-micro.dev/v4/util/cmd"
 )
 
 func TestParseStrategy(t *testing.T) {
@@ -48,5 +51,24 @@ func TestSelectorName(t *testing.T) {
 	}
 	if !strings.EqualFold(Name, "microlb") {
 		t.Fatalf("Name = %q", Name)
+	}
+}
+
+func TestRegisteredWithGoMicroCmd(t *testing.T) {
+	newSel, ok := cmd.DefaultSelectors["microlb"]
+	if !ok {
+		t.Fatal(`"microlb" is not in cmd.DefaultSelectors`)
+	}
+	r := newRegistry(t, "svc", nodes(2, "")...)
+	sel := newSel(selector.Registry(r))
+	defer sel.Close()
+	if _, ok := sel.(*Selector); !ok || sel.String() != "microlb" {
+		t.Fatalf("cmd.DefaultSelectors[microlb] built %T %q", sel, sel.String())
+	}
+	if got := sel.Options().Registry; got != r {
+		t.Fatalf("registry option not applied: %v", got)
+	}
+	if pick(t, sel, "svc") == "" {
+		t.Fatal("no pick")
 	}
 }
