@@ -6,7 +6,7 @@ export PATH := $(BIN):$(PATH)
 # MICROLB_CONSUL tells the integration tests which consul binary to start.
 export MICROLB_CONSUL ?= $(BIN)/consul
 
-.PHONY: all build test unit lint consul proto bench fuzz clean
+.PHONY: all build test unit lint consul proto bench bench-smoke fuzz demo clean
 
 all: build
 
@@ -35,9 +35,18 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: selector micro-benchmarks against go-micro's default selector
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./selector/
+## bench: the full benchmark suite against go-micro, nginx, HAProxy and Caddy (slow; writes bench/results/)
+bench: consul
+	@scripts/bench.sh
+
+## bench-smoke: a ~30 s run of the same harness, so it cannot rot (CI runs it)
+bench-smoke: consul
+	@scripts/bench.sh --smoke
+
+## fuzz: run every fuzz target for a bounded time (FUZZTIME, default 20s each)
+FUZZTIME ?= 20s
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
 
 clean:
 	rm -rf $(BIN)

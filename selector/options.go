@@ -15,6 +15,7 @@ const (
 	DefaultFailureThreshold = 5
 	DefaultEjectionBase     = 10 * time.Second
 	DefaultEjectionMax      = 5 * time.Minute
+	DefaultResync           = 5 * time.Second
 )
 
 // config is the selector's parsed configuration. It is immutable once built;
@@ -27,6 +28,7 @@ type config struct {
 	ejectMax      time.Duration
 	balanceFactor float64
 	emptyHold     time.Duration
+	resync        time.Duration
 	now           func() time.Time
 	randN         func(n int) int
 	log           logger.Logger
@@ -40,6 +42,7 @@ type (
 	clockKey         struct{}
 	randKey          struct{}
 	emptyHoldKey     struct{}
+	resyncKey        struct{}
 )
 
 type ejection struct{ base, max time.Duration }
@@ -79,6 +82,11 @@ func WithHashBalanceFactor(c float64) selector.Option { return setOption(balance
 // services register again.
 func WithEmptyHold(d time.Duration) selector.Option { return setOption(emptyHoldKey{}, d) }
 
+// WithResync sets how often each watched service is re-read from the
+// registry in addition to its watch (default 5 s): the safety net for
+// changes a watch misses, such as registrations after a Consul restart.
+func WithResync(d time.Duration) selector.Option { return setOption(resyncKey{}, d) }
+
 // WithClock replaces time.Now, for tests of ejection and recovery.
 func WithClock(now func() time.Time) selector.Option { return setOption(clockKey{}, now) }
 
@@ -93,6 +101,7 @@ func newConfig(o selector.Options) (*config, error) {
 		failures:  DefaultFailureThreshold,
 		ejectBase: DefaultEjectionBase,
 		ejectMax:  DefaultEjectionMax,
+		resync:    DefaultResync,
 		now:       time.Now,
 		randN:     rand.IntN,
 		log:       o.Logger,
@@ -124,6 +133,9 @@ func newConfig(o selector.Options) (*config, error) {
 	}
 	if v, ok := ctx.Value(emptyHoldKey{}).(time.Duration); ok && v > 0 {
 		c.emptyHold = v
+	}
+	if v, ok := ctx.Value(resyncKey{}).(time.Duration); ok && v > 0 {
+		c.resync = v
 	}
 	if v, ok := ctx.Value(clockKey{}).(func() time.Time); ok && v != nil {
 		c.now = v

@@ -15,7 +15,7 @@ import (
 // Watch retry backoff bounds.
 const (
 	minBackoff = 100 * time.Millisecond
-	maxBackoff = 10 * time.Second
+	maxBackoff = 2 * time.Second
 )
 
 // service is one watched service: its current snapshot and the counters that
@@ -163,26 +163,32 @@ func countNodes(services []*registry.Service) int {
 	return n
 }
 
-// watch keeps svc's snapshot current until done closes: it watches the
-// registry for the service, rebuilds on every event (bursts coalesce into one
-// rebuild), and re-watches with backoff when the watch breaks. A failed
-// refresh is retried with backoff; meanwhile the last snapshot serves.
+// watch keeps svc's snapshot current until done closes. It watches the
+// registry for the service and rebuilds on every event (bursts coalesce into
+// one rebuild). It also re-reads the service every resync interval, because a
+// watch can miss changes silently: a Consul agent that restarts with a lower
+// index leaves blocking queries hanging for minutes. A failed read is retried
+// with backoff while the last snapshot serves; once the registry answers
+// again the watch itself is re-created, and a broken watch is re-created with
+// backoff.
 func (s *Selector) watch(svc *service, reg registry.Registry, done <-chan struct{}) {
 	defer s.wg.Done()
 	backoff := minBackoff
 	retry := time.NewTimer(time.Hour)
-	retry.Stop()
 	defer retry.Stop()
+	resync := time.NewTicker(s.cfg.Load().resync)
+	defer resync.Stop()
 	for {
 		w, err := reg.Watch(registry.WatchService(svc.name))
 		if err == nil {
 			events := make(chan struct{}, 1)
 			s.wg.Add(1)
 			go s.forward(w, svc.name, events)
-			refreshed := s.refresh(svc, reg, s.cfg.Load()) == nil
+			failed := s.refresh(svc, reg, s.cfg.Load()) != nil
 		loop:
 			for {
-				if !refreshed || svc.stale.Load() {
+				retry.Stop()
+				if failed || svc.stale.Load() {
 					retry.Reset(backoff)
 					backoff = min(2*backoff, maxBackoff)
 				}
@@ -195,9 +201,16 @@ func (s *Selector) watch(svc *service, reg registry.Registry, done <-chan struct
 						break loop
 					}
 				case <-retry.C:
+				case <-resync.C:
 				}
-				retry.Stop()
-				if refreshed = s.refresh(svc, reg, s.cfg.Load()) == nil; refreshed && !svc.stale.Load() {
+				err := s.refresh(svc, reg, s.cfg.Load())
+				switch {
+				case err != nil:
+					failed = true
+				case failed:
+					backoff = minBackoff
+					break loop // the registry is back: watch afresh
+				case !svc.stale.Load():
 					backoff = minBackoff
 				}
 			}
