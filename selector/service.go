@@ -22,11 +22,18 @@ const (
 // outlive snapshots.
 type service struct {
 	name  string
-	snap  atomic.Pointer[snapshot]
-	stale atomic.Bool // the registry failed; serving the last snapshot
+	snap  atomic.Pointer[snapshot] // read by every pick
+	stale atomic.Bool              // the registry failed; serving the last snapshot
 
-	rr, wrr, drained atomic.Uint64 // strategy cursors
-	inflight         atomic.Int64
+	// The write-hot counters sit on their own cache lines, away from snap.
+	_        [64]byte
+	rr       atomic.Uint64 // strategy cursors
+	_        [56]byte
+	wrr      atomic.Uint64
+	_        [56]byte
+	drained  atomic.Uint64
+	inflight atomic.Int64
+	_        [48]byte
 
 	mu      sync.Mutex // guards states, warned and rebuilds
 	states  map[string]*nodeState
