@@ -1,0 +1,215 @@
+// Package catalog caches what the registry says about each service beyond
+// its nodes: its endpoints (which of them stream, their request fields) and
+// whether it is an HTTP service. The selector owns node picking; the catalog
+// only answers "does this endpoint exist, does it stream, how do I type a
+// query parameter", and shields the registry from floods of unknown names
+// with a short negative cache.
+package catalog
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"go-micro.dev/v4/registry"
+)
+
+// ErrNotFound is returned for a service the registry does not know.
+var ErrNotFound = errors.New("service not found")
+
+// negativeTTL is how long an unknown name is remembered.
+const negativeTTL = time.Second
+
+// maxEntries bounds the cache; beyond it an arbitrary entry is dropped.
+const maxEntries = 4096
+
+// Service is what the catalog knows about one service.
+type Service struct {
+	Name string
+	// Endpoints by name ("Greeter.Hello"); empty when the registry has no
+	// endpoint list for the service (then nothing is assumed).
+	Endpoints map[string]*Endpoint
+	// HTTP is true for a plain HTTP service: its nodes say protocol=http,
+	// or they carry neither go-micro's protocol nor server metadata.
+	HTTP bool
+}
+
+// Endpoint describes one RPC endpoint.
+type Endpoint struct {
+	Name   string
+	Stream bool
+	// Fields maps a normalized request field name (lower case, no '_') to
+	// its JSON name and Go type name ("int32", "bool", "[]string").
+	Fields map[string]Field
+}
+
+// Field is one top-level request field.
+type Field struct{ Name, Type string }
+
+type entry struct {
+	svc     *Service
+	err     error // ErrNotFound for a negative entry
+	fetched time.Time
+	loading chan struct{} // non-nil while a fetch runs
+}
+
+// Catalog is a TTL cache over registry.GetService. It is safe for
+// concurrent use.
+type Catalog struct {
+	reg registry.Registry
+	ttl time.Duration
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]*entry
+}
+
+// New returns a catalog over reg whose entries are refreshed after ttl.
+func New(reg registry.Registry, ttl time.Duration) *Catalog {
+	if ttl <= 0 {
+		ttl = 10 * time.Second
+	}
+	return &Catalog{reg: reg, ttl: ttl, now: time.Now, entries: map[string]*entry{}}
+}
+
+// Lookup returns the service called name. A fresh entry is served from the
+// cache; a stale one is served while one caller refreshes it; a missing one
+// is fetched, with concurrent callers sharing the fetch. It returns
+// ErrNotFound for an unknown service and the registry's error when the
+// registry fails and nothing is cached.
+func (c *Catalog) Lookup(name string) (*Service, error) {
+	c.mu.Lock()
+	e := c.entries[name]
+	now := c.now()
+	if e != nil && e.loading == nil {
+		ttl := c.ttl
+		if e.err != nil {
+			ttl = negativeTTL
+		}
+		if now.Sub(e.fetched) < ttl {
+			c.mu.Unlock()
+			return e.svc, e.err
+		}
+		if svc := e.svc; svc != nil { // stale but usable: refresh in the background
+			e.loading = make(chan struct{})
+			c.mu.Unlock()
+			go c.fetch(name, e)
+			return svc, nil
+		}
+	}
+	if e != nil && e.loading != nil {
+		ch, svc := e.loading, e.svc
+		c.mu.Unlock()
+		if svc != nil {
+			return svc, nil
+		}
+		<-ch
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return e.svc, e.err
+	}
+	if e == nil {
+		if len(c.entries) >= maxEntries {
+			for k, old := range c.entries {
+				if old.loading == nil {
+					delete(c.entries, k)
+					break
+				}
+			}
+		}
+		e = &entry{}
+		c.entries[name] = e
+	}
+	e.loading = make(chan struct{})
+	c.mu.Unlock()
+	c.fetch(name, e)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return e.svc, e.err
+}
+
+// fetch reads name from the registry into e and ends its loading state.
+func (c *Catalog) fetch(name string, e *entry) {
+	services, err := c.reg.GetService(name)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case errors.Is(err, registry.ErrNotFound) || err == nil && countNodes(services) == 0:
+		e.svc, e.err = nil, ErrNotFound
+		e.fetched = c.now()
+	case err != nil:
+		if e.svc == nil {
+			e.err = err
+			delete(c.entries, name) // do not cache registry failures
+		}
+	default:
+		e.svc, e.err = build(name, services), nil
+		e.fetched = c.now()
+	}
+	close(e.loading)
+	e.loading = nil
+}
+
+// Forget drops name from the cache, so that the next Lookup asks the
+// registry (used after the RPC layer learns that an endpoint vanished).
+func (c *Catalog) Forget(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.entries[name]; e != nil && e.loading == nil {
+		delete(c.entries, name)
+	}
+}
+
+func countNodes(services []*registry.Service) int {
+	n := 0
+	for _, s := range services {
+		if s != nil {
+			n += len(s.Nodes)
+		}
+	}
+	return n
+}
+
+// build merges the endpoint lists of every version of the service.
+func build(name string, services []*registry.Service) *Service {
+	svc := &Service{Name: name, Endpoints: map[string]*Endpoint{}}
+	rpcNodes, httpNodes := 0, 0
+	for _, s := range services {
+		if s == nil {
+			continue
+		}
+		for _, n := range s.Nodes {
+			switch p := n.Metadata["protocol"]; {
+			case p == "http" || p == "https":
+				httpNodes++
+			case p != "" || n.Metadata["server"] != "":
+				rpcNodes++
+			default:
+				httpNodes++
+			}
+		}
+		for _, ep := range s.Endpoints {
+			if ep == nil || ep.Name == "" {
+				continue
+			}
+			e := &Endpoint{Name: ep.Name, Stream: ep.Metadata["stream"] == "true", Fields: map[string]Field{}}
+			if ep.Request != nil {
+				for _, v := range ep.Request.Values {
+					if v != nil && v.Name != "" {
+						e.Fields[Normalize(v.Name)] = Field{Name: v.Name, Type: v.Type}
+					}
+				}
+			}
+			svc.Endpoints[ep.Name] = e
+		}
+	}
+	svc.HTTP = httpNodes > 0 && rpcNodes == 0 && len(svc.Endpoints) == 0
+	return svc
+}
+
+// Normalize folds a field name for matching: "node_id", "nodeId" and
+// "NodeID" all give "nodeid".
+func Normalize(s string) string {
+	return strings.ToLower(strings.ReplaceAll(s, "_", ""))
+}

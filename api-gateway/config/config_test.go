@@ -1,0 +1,106 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gw.yaml")
+	os.WriteFile(file, []byte("address: \":9000\"\nadmin_address: 127.0.0.1:9001\nregistry_address: yaml:8500\nnamespace: yaml.\n"), 0o644)
+	tests := []struct {
+		name                      string
+		args                      []string
+		env                       map[string]string
+		wantAddr, wantReg, wantNS string
+	}{
+		{name: "defaults", wantAddr: ":8080", wantReg: ""},
+		{name: "yaml", args: []string{"--config", file}, wantAddr: ":9000", wantReg: "yaml:8500", wantNS: "yaml."},
+		{name: "env config file", env: map[string]string{"MICRO_CONFIG": file}, wantAddr: ":9000", wantReg: "yaml:8500", wantNS: "yaml."},
+		{name: "env over yaml", args: []string{"--config", file}, env: map[string]string{"MICRO_REGISTRY_ADDRESS": "env:8500", "MICRO_ADDRESS": ":9100"}, wantAddr: ":9100", wantReg: "env:8500", wantNS: "yaml."},
+		{name: "flag over env", args: []string{"--config=" + file, "--registry_address", "flag:8500"}, env: map[string]string{"MICRO_REGISTRY_ADDRESS": "env:8500"}, wantAddr: ":9000", wantReg: "flag:8500", wantNS: "yaml."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(tt.args, env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Address != tt.wantAddr || cfg.RegistryAddress != tt.wantReg || cfg.Namespace != tt.wantNS {
+				t.Fatalf("got address %q registry %q namespace %q", cfg.Address, cfg.RegistryAddress, cfg.Namespace)
+			}
+			if cfg.Registry != "consul" {
+				t.Fatalf("registry %q, want consul", cfg.Registry)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, err := Load(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AdminAddress != "127.0.0.1:8081" || cfg.Defaults.Timeout != 10*time.Second || cfg.Server.ReadHeaderTimeout == 0 ||
+		cfg.Server.MaxHeaderBytes == 0 || len(cfg.Routes) != 0 {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"unknown key", "adress: x", "field adress not found"},
+		{"bad strategy", "defaults: {strategy: fastest}", "unknown strategy"},
+		{"bad hash key", "defaults: {hash_key: 'header:'}", "needs a name"},
+		{"bad hash kind", "defaults: {hash_key: body}", "want header"},
+		{"proxy without service", "routes: [{path: /x, kind: proxy}]", "needs a service"},
+		{"bad kind", "routes: [{path: /x, kind: grpc}]", "want rpc or proxy"},
+		{"relative path", "routes: [{path: x, service: s}]", "clean absolute path"},
+		{"dot path", "routes: [{path: /a/../b, service: s}]", "clean absolute path"},
+		{"duplicate path", "routes: [{path: /x, service: s, name: a}, {path: /x, service: t, name: b}]", "duplicate path"},
+		{"bad endpoint", "routes: [{path: /x, service: s, endpoint: Hello}]", "Handler.Method"},
+		{"jwt without key", "defaults: {auth: {mode: jwt}}", "neither hs256_secret"},
+		{"short secret", "auth: {jwt: {hs256_secret: short}}", "at least 16 bytes"},
+		{"bad auth mode", "defaults: {auth: {mode: basic}}", "want none, api_key"},
+		{"reserved metadata", "metadata: {headers: [Micro-Endpoint]}", "reserved"},
+		{"cors star creds", "cors: {allow_origins: ['*'], allow_credentials: true}", "cannot be combined"},
+		{"bad rate by", "defaults: {rate_limit: {rps: 1, by: user}}", "want ip or api_key"},
+		{"retries range", "defaults: {retries: 99}", "between 0 and 10"},
+		{"bad method", "routes: [{path: /x, service: s, methods: ['G T']}]", "not an HTTP method"},
+		{"strip on rpc", "routes: [{path: /x, service: s, strip_prefix: true}]", "proxy routes only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(tt.yaml))
+			if err == nil {
+				err = cfg.Validate()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	data, err := os.ReadFile("../gateway.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Routes) == 0 {
+		t.Fatal("the example has no routes")
+	}
+}

@@ -1,0 +1,316 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/microlb/microlb/selector"
+)
+
+// Merge returns o with every unset field taken from def.
+func (o RouteOptions) Merge(def RouteOptions) RouteOptions {
+	if o.Strategy == "" {
+		o.Strategy = def.Strategy
+	}
+	if o.HashKey == "" {
+		o.HashKey = def.HashKey
+	}
+	if o.Timeout == 0 {
+		o.Timeout = def.Timeout
+	}
+	if o.StreamTimeout == 0 {
+		o.StreamTimeout = def.StreamTimeout
+	}
+	if o.Retries == nil {
+		o.Retries = def.Retries
+	}
+	if o.RetryNonIdempotent == nil {
+		o.RetryNonIdempotent = def.RetryNonIdempotent
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = def.MaxBodyBytes
+	}
+	if o.Auth == nil {
+		o.Auth = def.Auth
+	}
+	if o.RateLimit == nil {
+		o.RateLimit = def.RateLimit
+	}
+	return o
+}
+
+// Validate checks the whole configuration and reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Address == "" {
+		add("address must not be empty")
+	}
+	for _, a := range []string{c.Address, c.AdminAddress} {
+		if a == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			add("listen address %q: %v", a, err)
+		}
+	}
+	if c.Address != "" && c.Address == c.AdminAddress {
+		add("address and admin_address must differ")
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "", "debug", "info", "warn", "error":
+	default:
+		add("log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	for _, cidr := range c.Server.TrustedProxies {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			add("server.trusted_proxies: %v", err)
+		}
+	}
+	if c.Server.MaxHeaderBytes < 0 {
+		add("server.max_header_bytes must not be negative")
+	}
+	for _, h := range c.Metadata.Headers {
+		if err := checkMetadataHeader(h); err != nil {
+			add("metadata.headers: %v", err)
+		}
+	}
+	errs = append(errs, c.Defaults.validate("defaults")...)
+	errs = append(errs, c.CORS.validate("cors")...)
+	names, paths := map[string]bool{}, map[string]bool{}
+	usesJWT := usesMode(c.Defaults.Auth, AuthJWT)
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		where := fmt.Sprintf("routes[%d]", i)
+		if r.Kind == "" {
+			r.Kind = KindRPC
+		}
+		if r.Name == "" {
+			r.Name = r.Path
+		}
+		if r.Name != "" {
+			where = fmt.Sprintf("route %q", r.Name)
+		}
+		errs = append(errs, r.validate(where)...)
+		if names[r.Name] {
+			add("%s: duplicate name", where)
+		}
+		names[r.Name] = true
+		if paths[r.Path] {
+			add("%s: duplicate path %q", where, r.Path)
+		}
+		paths[r.Path] = true
+		usesJWT = usesJWT || usesMode(r.Auth, AuthJWT)
+	}
+	keys := map[string]bool{}
+	for i, k := range c.Auth.APIKeys {
+		if k.Key == "" {
+			add("auth.api_keys[%d]: empty key", i)
+		}
+		if keys[k.Key] {
+			add("auth.api_keys[%d]: duplicate key", i)
+		}
+		keys[k.Key] = true
+	}
+	j := c.Auth.JWT
+	if usesJWT && j.HS256Secret == "" && j.RS256PublicKey == "" && j.RS256PublicKeyFile == "" {
+		add("a route uses jwt auth but auth.jwt has neither hs256_secret nor an rs256 public key")
+	}
+	if j.HS256Secret != "" && len(j.HS256Secret) < 16 {
+		add("auth.jwt.hs256_secret must be at least 16 bytes")
+	}
+	return errors.Join(errs...)
+}
+
+func usesMode(a *RouteAuth, mode string) bool {
+	return a != nil && (a.Mode == mode || a.Mode == AuthAny && mode == AuthJWT)
+}
+
+// reservedMetadata are go-micro's own transport headers: a client must never
+// set them through the allow-list.
+var reservedMetadata = []string{"micro-", "content-type", "accept", "timeout", "host", "method", "local", "remote", "connection"}
+
+func checkMetadataHeader(h string) error {
+	l := strings.ToLower(h)
+	if l == "" {
+		return errors.New("empty header name")
+	}
+	for _, r := range reservedMetadata {
+		if l == r || strings.HasSuffix(r, "-") && strings.HasPrefix(l, r) {
+			return fmt.Errorf("%q is reserved by go-micro", h)
+		}
+	}
+	return nil
+}
+
+func (r *Route) validate(where string) []error {
+	var errs []error
+	add := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{where}, a...)...))
+	}
+	if !strings.HasPrefix(r.Path, "/") || strings.Contains(r.Path, "//") || strings.Contains(r.Path, "/../") || strings.HasSuffix(r.Path, "/..") {
+		add("path %q must be a clean absolute path", r.Path)
+	}
+	if r.Path != "/" {
+		r.Path = strings.TrimSuffix(r.Path, "/")
+	}
+	switch r.Kind {
+	case KindRPC:
+		if r.StripPrefix || r.Rewrite != "" {
+			add("strip_prefix and rewrite apply to proxy routes only")
+		}
+		if r.Endpoint != "" {
+			if r.Service == "" {
+				add("endpoint needs a service")
+			}
+			if p := strings.Split(r.Endpoint, "."); len(p) != 2 || p[0] == "" || p[1] == "" {
+				add("endpoint %q must look like Handler.Method", r.Endpoint)
+			}
+		}
+	case KindProxy:
+		if r.Service == "" {
+			add("a proxy route needs a service")
+		}
+		if r.Endpoint != "" {
+			add("endpoint applies to rpc routes only")
+		}
+		if r.StripPrefix && r.Rewrite != "" {
+			add("strip_prefix and rewrite are exclusive")
+		}
+		if r.Rewrite != "" && !strings.HasPrefix(r.Rewrite, "/") {
+			add("rewrite %q must start with /", r.Rewrite)
+		}
+	default:
+		add("kind %q: want rpc or proxy", r.Kind)
+	}
+	for i, m := range r.Methods {
+		m = strings.ToUpper(strings.TrimSpace(m))
+		if !validMethod(m) {
+			add("method %q is not an HTTP method token", m)
+		}
+		r.Methods[i] = m
+	}
+	if r.CORS != nil {
+		errs = append(errs, r.CORS.validate(where+".cors")...)
+	}
+	return append(errs, r.RouteOptions.validate(where)...)
+}
+
+func validMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for _, c := range m {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+func (o *RouteOptions) validate(where string) []error {
+	var errs []error
+	add := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{where}, a...)...))
+	}
+	if o.Strategy != "" {
+		s, err := selector.ParseStrategy(o.Strategy)
+		if err != nil {
+			add("%v", err)
+		}
+		o.Strategy = string(s)
+	}
+	if o.HashKey != "" {
+		if _, _, err := ParseHashKey(o.HashKey); err != nil {
+			add("%v", err)
+		}
+	}
+	if o.Timeout < 0 || o.StreamTimeout < 0 {
+		add("timeouts must not be negative")
+	}
+	if o.Retries != nil && (*o.Retries < 0 || *o.Retries > 10) {
+		add("retries must be between 0 and 10")
+	}
+	if o.MaxBodyBytes < 0 {
+		add("max_body_bytes must not be negative")
+	}
+	if o.Auth != nil {
+		switch o.Auth.Mode {
+		case "":
+			o.Auth.Mode = AuthNone
+		case AuthNone, AuthAPIKey, AuthJWT, AuthAny:
+		default:
+			add("auth.mode %q: want none, api_key, jwt or any", o.Auth.Mode)
+		}
+		if o.Auth.Mode == AuthNone && len(o.Auth.Scopes) > 0 {
+			add("auth.scopes need an auth mode")
+		}
+	}
+	if rl := o.RateLimit; rl != nil {
+		if rl.RPS < 0 || rl.Burst < 0 {
+			add("rate_limit: rps and burst must not be negative")
+		}
+		switch rl.By {
+		case "":
+			rl.By = LimitByIP
+		case LimitByIP, LimitByAPIKey:
+		default:
+			add("rate_limit.by %q: want ip or api_key", rl.By)
+		}
+	}
+	return errs
+}
+
+func (c *CORS) validate(where string) []error {
+	var errs []error
+	for _, o := range c.AllowOrigins {
+		if o == "*" && c.AllowCredentials {
+			errs = append(errs, fmt.Errorf("%s: allow_origins \"*\" cannot be combined with allow_credentials", where))
+		}
+	}
+	for _, m := range c.AllowMethods {
+		if !validMethod(strings.ToUpper(m)) {
+			errs = append(errs, fmt.Errorf("%s: allow_methods: %q is not a method", where, m))
+		}
+	}
+	for _, h := range c.AllowHeaders {
+		if h != "*" && http.CanonicalHeaderKey(h) == "" {
+			errs = append(errs, fmt.Errorf("%s: allow_headers: empty header", where))
+		}
+	}
+	return errs
+}
+
+// Hash key sources.
+const (
+	KeyHeader   = "header"
+	KeyCookie   = "cookie"
+	KeyQuery    = "query"
+	KeyPath     = "path"
+	KeyClientIP = "client_ip"
+)
+
+// ParseHashKey splits a hash key source such as "header:X-User" into its
+// kind and name. path and client_ip take no name.
+func ParseHashKey(s string) (kind, name string, err error) {
+	kind, name, _ = strings.Cut(strings.TrimSpace(s), ":")
+	switch kind {
+	case KeyHeader, KeyCookie, KeyQuery:
+		if name == "" {
+			return "", "", fmt.Errorf("hash_key %q: %s needs a name, e.g. %s:X-User", s, kind, kind)
+		}
+		if kind == KeyHeader {
+			name = http.CanonicalHeaderKey(name)
+		}
+		return kind, name, nil
+	case KeyPath, KeyClientIP:
+		if name != "" {
+			return "", "", fmt.Errorf("hash_key %q: %s takes no name", s, kind)
+		}
+		return kind, "", nil
+	}
+	return "", "", fmt.Errorf("hash_key %q: want header:<name>, cookie:<name>, query:<name>, path or client_ip", s)
+}

@@ -1,0 +1,190 @@
+package gateway
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/microlb/microlb/api-gateway/apierr"
+	"github.com/microlb/microlb/selector"
+)
+
+// registryProbeTTL is how long a registry probe result is reused by /readyz.
+const registryProbeTTL = time.Second
+
+// registryTimeout bounds one registry call made by the admin listener.
+const registryTimeout = 3 * time.Second
+
+// AdminHandler serves the admin listener:
+//
+//	/healthz             200 while the process runs
+//	/readyz              200 "ready", 200 "degraded" while a service is served
+//	                     from a stale snapshot, 503 when the registry is
+//	                     unreachable or no route is loaded
+//	/metrics             Prometheus
+//	/admin/api/services  every registry service with its nodes, from Selector.Stats
+//
+// With an admin token, everything but /healthz needs "Authorization: Bearer <token>".
+func (g *Gateway) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", g.readyz)
+	mux.Handle("GET /metrics", g.metrics.Handler())
+	mux.HandleFunc("GET /admin/api/services", g.services)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		apierr.Write(w, http.StatusNotFound, "no admin endpoint "+r.URL.Path)
+	})
+	if g.cfg.AdminToken == "" {
+		return mux
+	}
+	want := []byte("Bearer " + g.cfg.AdminToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="microlb-admin"`)
+			apierr.Write(w, http.StatusUnauthorized, "admin token required")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// readiness is the body of /readyz.
+type readiness struct {
+	Status   string   `json:"status"` // ready, degraded, unavailable
+	Registry string   `json:"registry"`
+	Routes   int      `json:"routes"`
+	Stale    []string `json:"stale,omitempty"`
+	Error    string   `json:"error,omitempty"`
+}
+
+func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
+	res := readiness{Status: "ready", Registry: g.reg.String(), Routes: len(g.table.Routes())}
+	if err := g.probeRegistry(); err != nil {
+		res.Status, res.Error = "unavailable", "registry unreachable: "+err.Error()
+	} else if res.Routes == 0 {
+		res.Status, res.Error = "unavailable", "no route loaded"
+	}
+	for _, s := range g.sel.Stats() {
+		if s.Stale {
+			res.Stale = append(res.Stale, s.Name)
+		}
+	}
+	code := http.StatusOK
+	switch {
+	case res.Status == "unavailable":
+		code = http.StatusServiceUnavailable
+	case len(res.Stale) > 0:
+		res.Status = "degraded"
+	}
+	writeJSON(w, code, res)
+}
+
+// probeRegistry lists the registry's services, at most once per TTL.
+func (g *Gateway) probeRegistry() error {
+	g.probeMu.Lock()
+	defer g.probeMu.Unlock()
+	if time.Since(g.probeAt) < registryProbeTTL {
+		return g.probeErr
+	}
+	_, err := g.listServices()
+	g.probeAt, g.probeErr = time.Now(), err
+	return err
+}
+
+// listServices returns the registry's service names, sorted, within
+// registryTimeout.
+func (g *Gateway) listServices() ([]string, error) {
+	type result struct {
+		names []string
+		err   error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		svcs, err := g.reg.ListServices()
+		var names []string
+		for _, s := range svcs {
+			if s != nil && !slices.Contains(names, s.Name) {
+				names = append(names, s.Name)
+			}
+		}
+		slices.Sort(names)
+		ch <- result{names, err}
+	}()
+	select {
+	case res := <-ch:
+		return res.names, res.err
+	case <-time.After(registryTimeout):
+		return nil, errRegistryTimeout
+	}
+}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string {
+	return "registry did not answer within " + registryTimeout.String()
+}
+
+var errRegistryTimeout error = timeoutError{}
+
+// servicesView is the body of /admin/api/services.
+type servicesView struct {
+	Services []selector.ServiceStats `json:"services"`
+	// Unavailable lists registry services the selector could not load
+	// (for example, every node deregistered since the listing).
+	Unavailable []string `json:"unavailable,omitempty"`
+	Error       string   `json:"error,omitempty"`
+}
+
+// services lists every service in the registry with its nodes. A service
+// the selector does not watch yet is selected once, which loads it.
+func (g *Gateway) services(w http.ResponseWriter, r *http.Request) {
+	var view servicesView
+	names, err := g.listServices()
+	if err != nil {
+		view.Error = "registry: " + err.Error() // still show what the selector knows
+	}
+	known := map[string]bool{}
+	for _, s := range g.sel.Stats() {
+		known[s.Name] = true
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, name := range names {
+		if known[name] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := g.sel.Select(name); err != nil {
+				mu.Lock()
+				view.Unavailable = append(view.Unavailable, name)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(view.Unavailable)
+	view.Services = g.sel.Stats()
+	if view.Services == nil {
+		view.Services = []selector.ServiceStats{}
+	}
+	writeJSON(w, http.StatusOK, view)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		apierr.Write(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}

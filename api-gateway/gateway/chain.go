@@ -1,0 +1,64 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/microlb/microlb/api-gateway/middleware"
+)
+
+// Layer is one named layer of the onion.
+type Layer struct {
+	Name string
+	Wrap func(http.Handler) http.Handler
+}
+
+// Order names the gateway's layers, outermost first. It is the one place
+// the order is defined; Layers builds them in this order and Chain composes
+// them so that the first wraps all the others:
+//
+//	request_id  accept or generate X-Request-Id, echo it; create the shared Info
+//	access_log  one slog JSON line per request, after everything inside ran
+//	metrics     Prometheus counters and histograms, also after everything inside
+//	recover     a panic below becomes a 500 that the log and metrics above see
+//	route       match the route: 400 dot segments, 404 no route, 405 method
+//	cors        answer preflights (before auth: they carry no credentials);
+//	            add Access-Control-Allow-Origin to every answer below, errors too
+//	body_limit  413 for a body over the route's limit
+//	rate_limit  429 + Retry-After, before auth so that floods cost no signature checks
+//	auth        401 / 403 by the route's API-key or JWT policy
+//	timeout     the route's deadlines; 504 when the upstream does not answer in time
+//	(dispatch)  RPC or reverse proxy
+var Order = []string{
+	"request_id", "access_log", "metrics", "recover", "route",
+	"cors", "body_limit", "rate_limit", "auth", "timeout",
+}
+
+// Chain wraps h in layers, the first outermost (as go-kit's endpoint.Chain
+// does): Chain(h, a, b) serves a(b(h)).
+func Chain(h http.Handler, layers ...Layer) http.Handler {
+	for i := len(layers) - 1; i >= 0; i-- {
+		h = layers[i].Wrap(h)
+	}
+	return h
+}
+
+// Layers returns the gateway's layers in Order.
+func (g *Gateway) Layers() []Layer {
+	byName := map[string]func(http.Handler) http.Handler{
+		"request_id": middleware.RequestID(g.trusted, g.cfg.Server.WriteTimeout),
+		"access_log": middleware.AccessLog(g.accessLog),
+		"metrics":    middleware.Metrics(g.metrics),
+		"recover":    middleware.Recover(g.log),
+		"route":      middleware.Route(g.table),
+		"cors":       middleware.CORS(),
+		"body_limit": middleware.BodyLimit(),
+		"rate_limit": middleware.RateLimit(g.limiter),
+		"auth":       middleware.Auth(g.auth),
+		"timeout":    middleware.Timeout(),
+	}
+	layers := make([]Layer, len(Order))
+	for i, name := range Order {
+		layers[i] = Layer{Name: name, Wrap: byName[name]}
+	}
+	return layers
+}

@@ -1,0 +1,142 @@
+// Package gateway assembles microlb's API gateway: the route table, the
+// middleware onion (see Order), the RPC handler and the reverse proxy on
+// the public listener, and the admin listener.
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"go-micro.dev/v4/client"
+	"go-micro.dev/v4/registry"
+	gselector "go-micro.dev/v4/selector"
+	"go-micro.dev/v4/transport"
+
+	"github.com/microlb/microlb/api-gateway/catalog"
+	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/api-gateway/metrics"
+	"github.com/microlb/microlb/api-gateway/middleware"
+	"github.com/microlb/microlb/api-gateway/proxy"
+	"github.com/microlb/microlb/api-gateway/route"
+	"github.com/microlb/microlb/api-gateway/rpc"
+	"github.com/microlb/microlb/selector"
+)
+
+// Options are a gateway's dependencies. Only Config and Registry are required.
+type Options struct {
+	Config   *config.Config
+	Registry registry.Registry
+	// Selector picks nodes; nil builds a microlb selector over Registry
+	// with the configuration's default strategy (closed by Close).
+	Selector *selector.Selector
+	// Transport is the go-micro transport of RPCs (nil: HTTP transport).
+	Transport transport.Transport
+	// HTTPTransport is the proxy's transport (nil: proxy.NewTransport()).
+	HTTPTransport http.RoundTripper
+	// Logger gets the gateway's own messages; AccessLog the access lines
+	// (nil: Logger). nil Logger: JSON on stderr.
+	Logger    *slog.Logger
+	AccessLog *slog.Logger
+}
+
+// Gateway is an assembled gateway.
+type Gateway struct {
+	cfg       *config.Config
+	reg       registry.Registry
+	sel       *selector.Selector
+	ownSel    bool
+	table     *route.Table
+	catalog   *catalog.Catalog
+	client    client.Client
+	rpc       *rpc.Handler
+	proxy     *proxy.Proxy
+	metrics   *metrics.Metrics
+	limiter   *middleware.RateLimiter
+	auth      *middleware.Authenticator
+	trusted   []netip.Prefix
+	log       *slog.Logger
+	accessLog *slog.Logger
+	handler   http.Handler
+
+	probeMu  sync.Mutex
+	probeAt  time.Time
+	probeErr error
+
+	closeOnce sync.Once
+}
+
+// New assembles a gateway. The configuration must be valid (config.Load
+// validates it).
+func New(o Options) (*Gateway, error) {
+	if o.Config == nil || o.Registry == nil {
+		return nil, errors.New("gateway: Config and Registry are required")
+	}
+	cfg := o.Config
+	g := &Gateway{cfg: cfg, reg: o.Registry, sel: o.Selector, log: o.Logger, accessLog: o.AccessLog}
+	if g.log == nil {
+		g.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if g.accessLog == nil {
+		g.accessLog = g.log
+	}
+	for _, cidr := range cfg.Server.TrustedProxies {
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: trusted proxy %q: %w", cidr, err)
+		}
+		g.trusted = append(g.trusted, p.Masked())
+	}
+	var err error
+	if g.table, err = route.NewTable(cfg); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if g.auth, err = middleware.NewAuthenticator(cfg.Auth); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if g.sel == nil {
+		strategy := selector.DefaultStrategy
+		if s, err := selector.ParseStrategy(cfg.Defaults.Strategy); err == nil {
+			strategy = s
+		}
+		g.sel, g.ownSel = selector.New(gselector.Registry(o.Registry), selector.WithStrategy(strategy)), true
+	}
+	g.catalog = catalog.New(o.Registry, cfg.CatalogTTL)
+	var ct = o.Transport
+	c, cancelTr := rpc.NewClient(g.sel, ct)
+	g.client = c
+	g.rpc = rpc.NewHandler(rpc.Options{Client: c, Transport: cancelTr, Catalog: g.catalog, Headers: cfg.Metadata.Headers, Log: g.log})
+	g.proxy = proxy.New(g.sel, o.HTTPTransport, g.log)
+	g.metrics = metrics.New(g.sel)
+	g.limiter = middleware.NewRateLimiter(cfg.Auth.APIKeyHeader)
+	g.handler = Chain(http.HandlerFunc(g.dispatch), g.Layers()...)
+	return g, nil
+}
+
+// Handler returns the public handler: the onion around dispatch.
+func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// Metrics returns the gateway's collectors.
+func (g *Gateway) Metrics() *metrics.Metrics { return g.metrics }
+
+// Selector returns the selector the gateway picks nodes with.
+func (g *Gateway) Selector() *selector.Selector { return g.sel }
+
+// Routes returns the compiled routes, longest prefix first.
+func (g *Gateway) Routes() []*route.Route { return g.table.Routes() }
+
+// Close releases what New created: the selector's watches (when the
+// gateway built the selector).
+func (g *Gateway) Close() error {
+	g.closeOnce.Do(func() {
+		if g.ownSel {
+			g.sel.Close()
+		}
+	})
+	return nil
+}

@@ -1,0 +1,84 @@
+// Command api-gateway is microlb's HTTP front door to go-micro services.
+//
+//	api-gateway [--config gateway.yaml] [--address :8080] [--admin_address 127.0.0.1:8081]
+//	            [--registry consul] [--registry_address 127.0.0.1:8500]
+//
+// Every flag has a MICRO_* variable (MICRO_ADDRESS, MICRO_REGISTRY_ADDRESS,
+// ...); flags override variables, which override the YAML file. With no
+// configuration every registry service is reachable at /{service}/{method}.
+// See docs/gateway.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/go-micro/plugins/v4/registry/consul"
+	"go-micro.dev/v4/registry"
+	"go-micro.dev/v4/util/cmd"
+
+	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/api-gateway/gateway"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "api-gateway:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cfg, err := config.Load(args, os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		config.Usage(os.Stdout)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	access := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+
+	reg, err := newRegistry(cfg.Registry, cfg.RegistryAddress)
+	if err != nil {
+		return err
+	}
+	g, err := gateway.New(gateway.Options{Config: cfg, Registry: reg, Logger: log, AccessLog: access})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return g.ListenAndServe(ctx)
+}
+
+// newRegistry builds the go-micro registry called name: consul (default),
+// mdns, memory, or any plugin registered in go-micro's cmd.DefaultRegistries.
+func newRegistry(name, addrs string) (registry.Registry, error) {
+	var opts []registry.Option
+	if addrs != "" {
+		opts = append(opts, registry.Addrs(strings.Split(addrs, ",")...))
+	}
+	switch name {
+	case "", "consul":
+		return consul.NewRegistry(opts...), nil
+	case "mdns":
+		return registry.NewRegistry(opts...), nil
+	case "memory":
+		return registry.NewMemoryRegistry(opts...), nil
+	}
+	if f, ok := cmd.DefaultRegistries[name]; ok {
+		return f(opts...), nil
+	}
+	return nil, fmt.Errorf("unknown registry %q: want consul, mdns or memory", name)
+}

@@ -1,0 +1,44 @@
+package middleware
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// AccessLog writes one JSON line per request through log (a slog.Logger
+// with a JSON handler): method, path, route, service, endpoint, node,
+// attempts, status, bytes, duration, request ID and client IP. A request
+// whose client left before the response is logged with status 499.
+func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r)
+			info := InfoFrom(r.Context())
+			if info == nil {
+				return
+			}
+			status := info.Writer.Status()
+			if status == 0 {
+				status = http.StatusOK // nothing written: net/http sends 200
+				if r.Context().Err() != nil {
+					status = 499
+				}
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.String("route", info.RouteName()),
+				slog.String("service", info.Service),
+				slog.String("endpoint", info.Endpoint),
+				slog.String("node", info.Node()),
+				slog.Int("attempts", info.Attempts()),
+				slog.Int("status", status),
+				slog.Int64("bytes", info.Writer.Bytes()),
+				slog.Float64("duration_ms", float64(time.Since(info.Start).Microseconds())/1000),
+				slog.String("request_id", info.RequestID),
+				slog.String("client_ip", info.ClientIP),
+			)
+		})
+	}
+}

@@ -1,0 +1,44 @@
+package middleware
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/microlb/microlb/api-gateway/metrics"
+)
+
+// Metrics records every request in m once it is done: by route, service,
+// node, method and final status (429s, 401s and 504s included), with its
+// latency and upstream attempts.
+func Metrics(m *metrics.Metrics) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			end := m.Begin()
+			defer end()
+			next.ServeHTTP(w, r)
+			info := InfoFrom(r.Context())
+			if info == nil {
+				return
+			}
+			status := info.Writer.Status()
+			if status == 0 {
+				status = http.StatusOK
+			}
+			route := info.RouteName()
+			if route == "" {
+				route = "unmatched"
+			}
+			m.Observe(route, info.Service, info.Node(), normMethod(r.Method), status, time.Since(info.Start), info.Attempts())
+		})
+	}
+}
+
+// normMethod keeps the label's values to the standard methods.
+func normMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}

@@ -1,0 +1,66 @@
+package middleware
+
+import (
+	"net/http"
+
+	"github.com/microlb/microlb/api-gateway/apierr"
+	"github.com/microlb/microlb/api-gateway/route"
+)
+
+// Route finds the request's route and records it in Info. It answers 400
+// for a path with dot segments (also percent-encoded), 404 when no route
+// matches and 405 (with Allow) for a method the route does not accept; a
+// CORS preflight always passes, so that the CORS layer can answer it.
+func Route(table *route.Table) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := route.CheckPath(r.URL.Path); err != nil {
+				apierr.Write(w, http.StatusBadRequest, err.Error())
+				return
+			}
+			rt, ok := table.Match(r.URL.Path)
+			if !ok {
+				apierr.Write(w, http.StatusNotFound, "no route for "+quotePath(r.URL.Path))
+				return
+			}
+			if info := InfoFrom(r.Context()); info != nil {
+				info.Route = rt
+				info.Service = rt.Service
+			}
+			if !rt.Allows(r.Method) && !isPreflight(r) {
+				w.Header().Set("Allow", rt.Allow())
+				apierr.Write(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on route "+rt.Name)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// RouteFrom returns the request's route; nil before the Route layer.
+func RouteFrom(r *http.Request) *route.Route {
+	if info := InfoFrom(r.Context()); info != nil {
+		return info.Route
+	}
+	return nil
+}
+
+func quotePath(p string) string {
+	const max = 128
+	if len(p) > max {
+		p = p[:max] + "…"
+	}
+	return "\"" + sanitize(p) + "\""
+}
+
+// sanitize makes a client-supplied string safe for an error detail.
+func sanitize(s string) string {
+	b := []rune{}
+	for _, c := range s {
+		if c == '\uFFFD' || c < 0x20 || c == 0x7f {
+			c = '?'
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}

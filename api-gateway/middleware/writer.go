@@ -1,0 +1,189 @@
+package middleware
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Writer wraps the server's ResponseWriter once per request. It records the
+// status and byte count, pushes the write deadline forward on every flush so
+// that streams outlive the server's WriteTimeout as long as they make
+// progress, and, once the timeout layer has claimed the response, drops the
+// handler's late writes so that the 504 is the only answer.
+type Writer struct {
+	rw           http.ResponseWriter
+	rc           *http.ResponseController
+	writeTimeout time.Duration
+
+	mu       sync.Mutex
+	status   int
+	bytes    int64
+	started  bool
+	claimed  bool // the timeout layer owns the response
+	hijacked bool
+}
+
+// ErrClaimed is returned by Write after the timeout layer took over.
+var ErrClaimed = errors.New("response claimed by the gateway (timeout)")
+
+// NewWriter wraps rw. writeTimeout is the server's WriteTimeout (0: none).
+func NewWriter(rw http.ResponseWriter, writeTimeout time.Duration) *Writer {
+	return &Writer{rw: rw, rc: http.NewResponseController(rw), writeTimeout: writeTimeout}
+}
+
+// Header returns the response headers.
+func (w *Writer) Header() http.Header { return w.rw.Header() }
+
+// WriteHeader sends the status line unless the response already started or
+// was claimed. 1xx statuses other than 101 are passed through as
+// informational.
+func (w *Writer) WriteHeader(code int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.claimed || w.started {
+		return
+	}
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.rw.WriteHeader(code)
+		return
+	}
+	w.status, w.started = code, true
+	w.ExtendDeadline()
+	w.rw.WriteHeader(code)
+}
+
+// Write writes body bytes, sending a 200 first if needed.
+func (w *Writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	if w.claimed {
+		w.mu.Unlock()
+		return 0, ErrClaimed
+	}
+	if !w.started {
+		w.status, w.started = http.StatusOK, true
+	}
+	w.mu.Unlock()
+	n, err := w.rw.Write(p)
+	w.mu.Lock()
+	w.bytes += int64(n)
+	w.mu.Unlock()
+	return n, err
+}
+
+// Flush sends buffered data to the client and extends the write deadline.
+func (w *Writer) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush returning the error, for http.ResponseController.
+func (w *Writer) FlushError() error {
+	w.mu.Lock()
+	claimed := w.claimed
+	if !claimed && !w.started {
+		w.status, w.started = http.StatusOK, true
+	}
+	w.mu.Unlock()
+	if claimed {
+		return ErrClaimed
+	}
+	w.ExtendDeadline()
+	return w.controller().Flush()
+}
+
+// ExtendDeadline pushes the connection's write deadline to now plus the
+// server's WriteTimeout.
+func (w *Writer) ExtendDeadline() {
+	if w.writeTimeout > 0 {
+		_ = w.controller().SetWriteDeadline(time.Now().Add(w.writeTimeout))
+	}
+}
+
+// ExtendDeadlineFor pushes the write deadline to now plus d plus the
+// server's WriteTimeout, for a route whose timeout exceeds the server's.
+func (w *Writer) ExtendDeadlineFor(d time.Duration) {
+	if w.writeTimeout > 0 && d > 0 {
+		_ = w.controller().SetWriteDeadline(time.Now().Add(d + w.writeTimeout))
+	}
+}
+
+func (w *Writer) controller() *http.ResponseController { return w.rc }
+
+// Hijack takes over the connection (WebSocket upgrades through the proxy).
+func (w *Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := w.controller().Hijack()
+	if err == nil {
+		w.mu.Lock()
+		w.status, w.started, w.hijacked = http.StatusSwitchingProtocols, true, true
+		w.mu.Unlock()
+	}
+	return conn, brw, err
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *Writer) Unwrap() http.ResponseWriter { return w.rw }
+
+// Status returns the status sent, or 0 before the response started.
+func (w *Writer) Status() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.status
+}
+
+// Bytes returns the number of body bytes written.
+func (w *Writer) Bytes() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.bytes
+}
+
+// Started reports whether the status line was sent.
+func (w *Writer) Started() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.started
+}
+
+// claim hands the response to the timeout layer if it has not started;
+// it reports whether it did.
+func (w *Writer) claim() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started || w.claimed {
+		return false
+	}
+	w.claimed = true
+	return true
+}
+
+// writeClaimed lets the claiming layer send its own response.
+func (w *Writer) writeClaimed(send func(http.ResponseWriter)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rec := &recorder{ResponseWriter: w.rw}
+	send(rec)
+	w.status, w.started, w.bytes = rec.status, true, rec.bytes
+}
+
+// setStatus records a status that was not sent (499 for a client that left).
+func (w *Writer) setStatus(code int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.started {
+		w.status = code
+	}
+}
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
+func (r *recorder) Write(p []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}

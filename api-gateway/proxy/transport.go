@@ -1,0 +1,139 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"syscall"
+
+	merrors "go-micro.dev/v4/errors"
+
+	"github.com/microlb/microlb/api-gateway/middleware"
+	"github.com/microlb/microlb/selector"
+)
+
+// retryTransport makes each attempt of a proxied request: it reports the
+// attempt to the selector (Track for in-flight and latency until the body
+// is closed, Mark with the outcome) and, when an attempt fails before any
+// response arrived, tries the next node of the same Select, which never
+// repeats a node. A request that never left the gateway (connection refused)
+// is retried whatever its method; one that may have reached the node only
+// when the route deems the method idempotent. Retries stop after the route's
+// count, when every node was tried, or when the context ends.
+type retryTransport struct {
+	base http.RoundTripper
+	sel  *selector.Selector
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	a := attemptFrom(req.Context())
+	if a == nil {
+		return t.base.RoundTrip(req)
+	}
+	for n := 0; ; n++ {
+		if a.info != nil {
+			a.info.SetNode(a.node.Id)
+		}
+		done := t.sel.Track(a.service, a.node)
+		resp, err := t.base.RoundTrip(req)
+		if err == nil {
+			t.sel.Mark(a.service, a.node, statusError(resp.StatusCode))
+			resp.Body = trackBody(resp.Body, done)
+			return resp, nil
+		}
+		done()
+		t.sel.Mark(a.service, a.node, markError(req.Context(), err))
+		if n >= a.route.Retries || !t.retriable(a, req, err) {
+			return nil, err
+		}
+		node, nerr := a.next()
+		if nerr != nil || slices.Contains(a.tried, node.Id) {
+			return nil, err
+		}
+		a.node, a.tried = node, append(a.tried, node.Id)
+		req = req.Clone(req.Context())
+		u := nodeURL(node)
+		req.URL.Scheme, req.URL.Host, req.Host = u.Scheme, u.Host, ""
+		if a.body != nil {
+			req.Body = io.NopCloser(bytes.NewReader(a.body))
+		}
+	}
+}
+
+// retriable decides whether a failed attempt may be tried on another node.
+func (t *retryTransport) retriable(a *attempt, req *http.Request, err error) bool {
+	if req.Context().Err() != nil || !a.replay {
+		return false
+	}
+	if refused(err) {
+		return true
+	}
+	return a.route.Idempotent(req.Method) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// refused reports an error of connecting: the request was not sent.
+func refused(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// statusError turns a response status into the error Mark should see: the
+// node's 5xx answers (except 501 and 505, which say nothing of its health)
+// count against it.
+func statusError(code int) error {
+	if code >= 500 && code != http.StatusNotImplemented && code != http.StatusHTTPVersionNotSupported {
+		return merrors.New("microlb.proxy", http.StatusText(code), int32(code))
+	}
+	return nil
+}
+
+// markError is what Mark sees for a transport error: the client leaving is
+// not the node's fault; a route timeout is.
+func markError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		if middleware.TimedOut(ctx) {
+			return merrors.Timeout("microlb.proxy", "timeout")
+		}
+		return context.Canceled
+	}
+	return err
+}
+
+// trackBody calls done once when the response body is closed. An upgraded
+// connection's body stays an io.ReadWriteCloser, as ReverseProxy needs.
+func trackBody(body io.ReadCloser, done func()) io.ReadCloser {
+	var once sync.Once
+	finish := func() { once.Do(done) }
+	if rwc, ok := body.(io.ReadWriteCloser); ok {
+		return &trackedRWC{ReadWriteCloser: rwc, done: finish}
+	}
+	return &trackedBody{ReadCloser: body, done: finish}
+}
+
+type trackedBody struct {
+	io.ReadCloser
+	done func()
+}
+
+func (b *trackedBody) Close() error {
+	defer b.done()
+	return b.ReadCloser.Close()
+}
+
+type trackedRWC struct {
+	io.ReadWriteCloser
+	done func()
+}
+
+func (b *trackedRWC) Close() error {
+	defer b.done()
+	return b.ReadWriteCloser.Close()
+}

@@ -1,0 +1,171 @@
+package route
+
+import (
+	"errors"
+	"strings"
+)
+
+// ErrDotSegment rejects paths with "." or ".." segments (also when they
+// arrive percent-encoded): they would climb out of a route's prefix.
+var ErrDotSegment = errors.New("path contains a dot segment")
+
+// NotFoundError says why a path names no service or endpoint (404).
+type NotFoundError struct{ Reason string }
+
+func (e *NotFoundError) Error() string { return e.Reason }
+
+func notFound(format string, a ...string) error {
+	for _, s := range a {
+		format = strings.Replace(format, "%s", quote(s), 1)
+	}
+	return &NotFoundError{Reason: format}
+}
+
+// quote shortens and quotes a user-provided segment for an error detail.
+func quote(s string) string {
+	const max = 64
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return `"` + strings.ToValidUTF8(s, "\uFFFD") + `"`
+}
+
+// CheckPath rejects dot segments. path is the decoded URL path.
+func CheckPath(path string) error {
+	for seg := range strings.SplitSeq(path, "/") {
+		if seg == "." || seg == ".." {
+			return ErrDotSegment
+		}
+	}
+	return nil
+}
+
+// Target is what an RPC request resolved to.
+type Target struct {
+	// Service is the registry name, namespace included.
+	Service string
+	// Endpoint is "Handler.Method".
+	Endpoint string
+	// Segment is the path segment that named the service ("" when the route
+	// fixes it); Rest is the path below it, for proxying to an HTTP service
+	// reached through the dynamic route.
+	Segment, Rest string
+}
+
+// Resolve maps the path of a request on an RPC route to its service and
+// endpoint. It returns a *NotFoundError for a path that names no valid
+// service or endpoint, and ErrDotSegment for a path with dot segments.
+func (r *Route) Resolve(path, namespace string) (Target, error) {
+	if err := CheckPath(path); err != nil {
+		return Target{}, err
+	}
+	rest := strings.Trim(r.Rest(path), "/")
+	var segs []string
+	if rest != "" {
+		segs = strings.Split(rest, "/")
+	}
+	var t Target
+	service := r.Service
+	if service == "" {
+		if len(segs) == 0 {
+			return Target{}, notFound("no service in the path; use /{service}/{method}")
+		}
+		seg := segs[0]
+		if !validService(seg) {
+			return Target{}, notFound("service %s is not a valid service name", seg)
+		}
+		t.Segment, t.Rest = seg, strings.TrimPrefix(r.Rest(path), "/"+seg)
+		service, segs = namespace+seg, segs[1:]
+	}
+	t.Service = service
+	if r.Endpoint != "" {
+		if len(segs) > 0 {
+			return Target{}, notFound("route %s has a fixed endpoint; unexpected path %s", r.Name, "/"+strings.Join(segs, "/"))
+		}
+		t.Endpoint = r.Endpoint
+		return t, nil
+	}
+	switch len(segs) {
+	case 0:
+		return t, notFound("no method in the path; use /{service}/{method} or /{service}/{handler}/{method}")
+	case 1:
+		h := service
+		if i := strings.LastIndexAny(h, "."); i >= 0 {
+			h = h[i+1:]
+		}
+		handler, ok := camel(h)
+		if !ok {
+			return t, notFound("service %s has no default handler name; use /{service}/{handler}/{method}", service)
+		}
+		method, ok := camel(segs[0])
+		if !ok {
+			return t, notFound("method %s is not a valid method name", segs[0])
+		}
+		t.Endpoint = handler + "." + method
+	case 2:
+		handler, ok := camel(segs[0])
+		if !ok {
+			return t, notFound("handler %s is not a valid handler name", segs[0])
+		}
+		method, ok := camel(segs[1])
+		if !ok {
+			return t, notFound("method %s is not a valid method name", segs[1])
+		}
+		t.Endpoint = handler + "." + method
+	default:
+		return t, notFound("path %s has too many segments; use /{service}/{method} or /{service}/{handler}/{method}", "/"+strings.Join(segs, "/"))
+	}
+	return t, nil
+}
+
+// validService accepts registry-style names: letters, digits, '.', '-', '_'.
+func validService(s string) bool {
+	if s == "" || len(s) > 253 || s[0] == '.' || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isAlnum(c) && c != '.' && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// camel turns a path segment into an exported Go identifier: "say-hello",
+// "say_hello" and "sayHello" all give "SayHello". ok is false for a segment
+// that cannot be one (empty, a leading digit, other characters).
+func camel(s string) (string, bool) {
+	if s == "" || len(s) > 128 {
+		return "", false
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	upper := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '-' || c == '_':
+			upper = true
+		case isAlnum(c):
+			if b.Len() == 0 && c >= '0' && c <= '9' {
+				return "", false
+			}
+			if upper && c >= 'a' && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			b.WriteByte(c)
+			upper = false
+		default:
+			return "", false
+		}
+	}
+	if b.Len() == 0 {
+		return "", false
+	}
+	return b.String(), true
+}

@@ -1,0 +1,185 @@
+package route
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/microlb/microlb/api-gateway/config"
+)
+
+func table(t testing.TB, yaml string) *Table {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tb, err := NewTable(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+const routesYAML = `
+namespace: ""
+routes:
+  - {name: hello, path: /api/hello, service: greeter, endpoint: Greeter.Hello}
+  - {name: greet, path: /api/greet, service: go.micro.srv.greeter}
+  - {name: http, path: /http, kind: proxy, service: greeter-http, strip_prefix: true}
+  - {name: v2, path: /v2, kind: proxy, service: greeter-http, rewrite: /api/v2}
+  - {name: ns, path: /ns}
+`
+
+func TestResolve(t *testing.T) {
+	tb := table(t, routesYAML)
+	tests := []struct {
+		name, path, namespace string
+		wantRoute             string
+		wantService, wantEP   string
+		wantErr               string // substring; "dot" for ErrDotSegment
+	}{
+		{name: "service method", path: "/greeter/hello", wantRoute: "default", wantService: "greeter", wantEP: "Greeter.Hello"},
+		{name: "service handler method", path: "/greeter/greeter/hello", wantRoute: "default", wantService: "greeter", wantEP: "Greeter.Hello"},
+		{name: "camel case dashes", path: "/greeter/say-hello", wantRoute: "default", wantService: "greeter", wantEP: "Greeter.SayHello"},
+		{name: "camel case underscores", path: "/my-svc/say_hello", wantRoute: "default", wantService: "my-svc", wantEP: "MySvc.SayHello"},
+		{name: "lower camel kept", path: "/greeter/sayHello", wantRoute: "default", wantService: "greeter", wantEP: "Greeter.SayHello"},
+		{name: "trailing slash", path: "/greeter/hello/", wantRoute: "default", wantService: "greeter", wantEP: "Greeter.Hello"},
+		{name: "namespace", path: "/greeter/hello", namespace: "go.micro.srv.", wantRoute: "default", wantService: "go.micro.srv.greeter", wantEP: "Greeter.Hello"},
+		{name: "dotted service uses last part", path: "/api/greet/hello", wantRoute: "greet", wantService: "go.micro.srv.greeter", wantEP: "Greeter.Hello"},
+		{name: "fixed service handler form", path: "/api/greet/other/stream", wantRoute: "greet", wantService: "go.micro.srv.greeter", wantEP: "Other.Stream"},
+		{name: "fixed endpoint", path: "/api/hello", wantRoute: "hello", wantService: "greeter", wantEP: "Greeter.Hello"},
+		{name: "fixed endpoint rejects more", path: "/api/hello/x", wantRoute: "hello", wantErr: "fixed endpoint"},
+		{name: "prefix route without service", path: "/ns/greeter/hello", wantRoute: "ns", wantService: "greeter", wantEP: "Greeter.Hello"},
+		{name: "segment boundary", path: "/api/helloworld/x", wantRoute: "default", wantService: "api", wantEP: "Helloworld.X"},
+		{name: "no method", path: "/greeter", wantRoute: "default", wantErr: "no method"},
+		{name: "root", path: "/", wantRoute: "default", wantErr: "no service"},
+		{name: "too many segments", path: "/a/b/c/d", wantRoute: "default", wantErr: "too many segments"},
+		{name: "bad method char", path: "/greeter/hel$lo", wantRoute: "default", wantErr: "not a valid method"},
+		{name: "leading digit method", path: "/greeter/1hello", wantRoute: "default", wantErr: "not a valid method"},
+		{name: "bad service", path: "/gre eter/hello", wantRoute: "default", wantErr: "not a valid service"},
+		{name: "invalid utf8", path: "/greeter/h\xffllo", wantRoute: "default", wantErr: "not a valid method"},
+		{name: "dot dot", path: "/greeter/../admin", wantRoute: "default", wantErr: "dot"},
+		{name: "dot", path: "/greeter/./hello", wantRoute: "default", wantErr: "dot"},
+		{name: "empty segment", path: "/greeter//hello", wantRoute: "default", wantErr: "not a valid handler"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt, ok := tb.Match(tt.path)
+			if !ok {
+				t.Fatalf("no route for %q", tt.path)
+			}
+			if rt.Name != tt.wantRoute {
+				t.Fatalf("route %q, want %q", rt.Name, tt.wantRoute)
+			}
+			got, err := rt.Resolve(tt.path, tt.namespace)
+			switch {
+			case tt.wantErr == "dot":
+				if !errors.Is(err, ErrDotSegment) {
+					t.Fatalf("err %v, want ErrDotSegment", err)
+				}
+			case tt.wantErr != "":
+				var nf *NotFoundError
+				if !errors.As(err, &nf) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want NotFoundError with %q", err, tt.wantErr)
+				}
+			case err != nil:
+				t.Fatalf("unexpected error %v", err)
+			default:
+				if got.Service != tt.wantService || got.Endpoint != tt.wantEP {
+					t.Fatalf("got %s %s, want %s %s", got.Service, got.Endpoint, tt.wantService, tt.wantEP)
+				}
+			}
+		})
+	}
+}
+
+func TestMatchLongestPrefix(t *testing.T) {
+	tb := table(t, routesYAML)
+	tests := []struct{ path, want string }{
+		{"/http", "http"}, {"/http/x/y", "http"}, {"/httpx", "default"},
+		{"/v2/a", "v2"}, {"/api/hello", "hello"}, {"/api/greet/x", "greet"}, {"/anything", "default"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			rt, ok := tb.Match(tt.path)
+			if !ok || rt.Name != tt.want {
+				t.Fatalf("Match(%q) = %v, want %s", tt.path, rt, tt.want)
+			}
+		})
+	}
+	tb = table(t, "disable_default_route: true\nroutes: [{path: /x, service: s}]")
+	if _, ok := tb.Match("/y"); ok {
+		t.Fatal("/y matched with the default route disabled")
+	}
+}
+
+func TestRouteSettings(t *testing.T) {
+	tb := table(t, `
+defaults: {strategy: roundrobin, timeout: 2s, retries: 2}
+routes:
+  - {path: /a, service: a, strategy: hash, hash_key: "cookie:session", retries: 0, methods: [get]}
+  - {path: /b, kind: proxy, service: b}
+`)
+	a, _ := tb.Match("/a")
+	b, _ := tb.Match("/b")
+	d, _ := tb.Match("/zzz")
+	if a.Strategy != "hash" || a.HashKey.String() != "cookie:session" || a.Retries != 0 || a.Timeout.String() != "2s" {
+		t.Fatalf("route a: %+v", a)
+	}
+	if !a.Allows("GET") || a.Allows("POST") || a.Allow() != "GET" {
+		t.Fatalf("route a methods: %v", a.Allow())
+	}
+	if b.Strategy != "roundrobin" || b.Retries != 2 || !b.Allows("DELETE") {
+		t.Fatalf("route b: %+v", b)
+	}
+	if !d.Dynamic || d.Strategy != "roundrobin" {
+		t.Fatalf("default route: %+v", d)
+	}
+	if !b.Idempotent("GET") || b.Idempotent("POST") {
+		t.Fatal("idempotency")
+	}
+}
+
+var endpointRE = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*\.[A-Z][A-Za-z0-9]*$`)
+
+// FuzzRoute checks that any path maps to a route without panicking, and
+// that every resolved endpoint is "Handler.Method" of exported identifiers
+// on a service with a registry-safe name.
+func FuzzRoute(f *testing.F) {
+	for _, s := range []string{"/greeter/hello", "/a/b/c", "/api/hello", "/http/x", "/%2e%2e/x", "/..", "/\xff/\x00", "//", "/a-b_c/d-e_f", "/ns/x/y/z"} {
+		f.Add(s, "")
+	}
+	f.Add("/greeter/hello", "go.micro.srv.")
+	tb := table(f, routesYAML)
+	f.Fuzz(func(t *testing.T, path, namespace string) {
+		rt, ok := tb.Match(path)
+		if !strings.HasPrefix(path, "/") {
+			if ok {
+				t.Fatalf("matched %q without a leading slash", path)
+			}
+			return
+		}
+		if !ok {
+			t.Fatalf("no route for %q", path)
+		}
+		tgt, err := rt.Resolve(path, namespace)
+		if err != nil {
+			return
+		}
+		if !endpointRE.MatchString(tgt.Endpoint) {
+			t.Fatalf("%q → endpoint %q", path, tgt.Endpoint)
+		}
+		svc := strings.TrimPrefix(tgt.Service, namespace)
+		if rt.Service == "" && !validService(svc) {
+			t.Fatalf("%q → service %q", path, tgt.Service)
+		}
+		if CheckPath(path) != nil {
+			t.Fatalf("%q has dot segments but resolved", path)
+		}
+	})
+}
