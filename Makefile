@@ -14,6 +14,10 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ ./api-gateway ./services/producer ./services/consumer
 
+## demo: the main job: Consul, 3 producers, the gateway and the consumer across all strategies (Ctrl-C stops it)
+demo:
+	@scripts/demo.sh
+
 ## consul: put a Consul binary at bin/consul (PATH's consul >= 1.13, or the pinned v1.13.9 build)
 consul:
 	@scripts/consul.sh $(BIN)/consul

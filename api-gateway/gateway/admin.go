@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
+	"github.com/microlb/microlb/api-gateway/dashboard"
 	"github.com/microlb/microlb/selector"
 )
 
@@ -26,6 +27,8 @@ const registryTimeout = 3 * time.Second
 //	                     unreachable or no route is loaded
 //	/metrics             Prometheus
 //	/admin/api/services  every registry service with its nodes, from Selector.Stats
+//	/admin/api/test-calls POST: real calls with a chosen strategy, progress as NDJSON
+//	/                    the dashboard (embedded page, script and style)
 //
 // With an admin token, everything but /healthz needs "Authorization: Bearer <token>".
 func (g *Gateway) AdminHandler() http.Handler {
@@ -36,6 +39,10 @@ func (g *Gateway) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", g.readyz)
 	mux.Handle("GET /metrics", g.metrics.Handler())
 	mux.HandleFunc("GET /admin/api/services", g.services)
+	mux.HandleFunc("POST /admin/api/test-calls", g.testCalls)
+	dash := dashboard.Handler()
+	mux.Handle("GET /{$}", dash)
+	mux.Handle("GET /static/", dash)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apierr.Write(w, http.StatusNotFound, "no admin endpoint "+r.URL.Path)
 	})

@@ -56,6 +56,7 @@ type Gateway struct {
 	client    client.Client
 	rpc       *rpc.Handler
 	proxy     *proxy.Proxy
+	httpRT    http.RoundTripper
 	metrics   *metrics.Metrics
 	limiter   *middleware.RateLimiter
 	auth      *middleware.Authenticator
@@ -111,7 +112,11 @@ func New(o Options) (*Gateway, error) {
 	c, cancelTr := rpc.NewClient(g.sel, ct)
 	g.client = c
 	g.rpc = rpc.NewHandler(rpc.Options{Client: c, Transport: cancelTr, Catalog: g.catalog, Headers: cfg.Metadata.Headers, Log: g.log})
-	g.proxy = proxy.New(g.sel, o.HTTPTransport, g.log)
+	g.httpRT = o.HTTPTransport
+	if g.httpRT == nil {
+		g.httpRT = proxy.NewTransport()
+	}
+	g.proxy = proxy.New(g.sel, g.httpRT, g.log)
 	g.metrics = metrics.New(g.sel)
 	g.limiter = middleware.NewRateLimiter(cfg.Auth.APIKeyHeader)
 	g.handler = Chain(http.HandlerFunc(g.dispatch), g.Layers()...)

@@ -141,11 +141,11 @@ func toHTTP(ctx context.Context, err error, service, endpoint string, configured
 	return me
 }
 
-// retry is the go-micro RetryFunc of a route: a request that never left the
+// Retry is the go-micro RetryFunc of a route: a request that never left the
 // gateway (connection refused) is retried whatever its method; one that may
 // have reached a node (reset, timeout) only when idempotent. Handler errors
 // are never retried.
-func retry(idempotent bool) func(ctx context.Context, _ any, _ int, err error) (bool, error) {
+func Retry(idempotent bool) func(ctx context.Context, _ any, _ int, err error) (bool, error) {
 	return func(ctx context.Context, _ any, _ int, err error) (bool, error) {
 		if ctx.Err() != nil {
 			return false, nil

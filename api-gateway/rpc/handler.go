@@ -163,7 +163,7 @@ func (h *Handler) callContext(r *http.Request, rt *route.Route, info *middleware
 	}
 	ctx := metadata.NewContext(r.Context(), md)
 	idempotent := rt.Idempotent(r.Method)
-	rf := retry(idempotent)
+	rf := Retry(idempotent)
 	opts := []client.CallOption{
 		client.WithSelectOption(selector.UseStrategy(rt.Strategy)),
 		client.WithRetries(rt.Retries),
