@@ -72,7 +72,7 @@ fail() {
 # http_get HOST:PORT PATH: prints the response body; fails if nothing answers.
 http_get() {
   local hp=$1 path=$2 resp
-  exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}" 2>/dev/null || return 1
+  { exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}"; } 2>/dev/null || return 1
   printf 'GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n' "$path" "$hp" >&3
   resp=$(cat <&3) || true
   exec 3<&-
@@ -83,7 +83,7 @@ http_get() {
 # port_busy HOST:PORT: true when something listens there.
 port_busy() {
   local hp=$1
-  (exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}") 2>/dev/null
+  { (exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}"); } 2>/dev/null
 }
 
 # free_port: a loopback port nothing listens on, from a high range.
@@ -165,7 +165,8 @@ for addr in "$gateway_addr" "$admin_addr"; do
 done
 start gateway "$logs/gateway.log" bin/api-gateway --address "$gateway_addr" --admin_address "$admin_addr" \
   --registry consul --registry_address "$consul_addr"
-wait_for "gateway health" "$logs/gateway.log" 30 http_get "$admin_addr" /healthz
+gateway_up() { http_get "$admin_addr" /healthz >/dev/null; }
+wait_for "gateway health" "$logs/gateway.log" 30 gateway_up
 gateway_ready() { http_get "$gateway_addr" /greeter/greeter/hello?name=demo >/dev/null; }
 wait_for "first call through the gateway" "$logs/gateway.log" 30 gateway_ready
 
