@@ -97,7 +97,7 @@ func (b *browser) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
 // eval evaluates a JavaScript expression that returns JSON text into v.
 func (b *browser) eval(t *testing.T, expr string, v any) {
 	t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string]("JSON.stringify(" + expr + ")"))
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string]("JSON.stringify("+expr+")"))
 	if err != nil {
 		t.Fatalf("browser: evaluating %s: %v", expr, err)
 	}
