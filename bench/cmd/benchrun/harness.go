@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/microlb/microlb/bench/internal/consul"
+	"github.com/microlb/microlb/bench/internal/proc"
+	"github.com/microlb/microlb/bench/internal/report"
+	"github.com/microlb/microlb/bench/internal/sysload"
+)
+
+// harness is the state of one run.
+type harness struct {
+	o   options
+	g   *proc.Group
+	ctx context.Context
+	res *report.Results
+
+	bins    map[string]string // built binaries by name
+	missing map[string]string // why a binary is unavailable, by name
+	agent   *consul.Agent
+	stage   atomic.Value // current stage's label (a string), for progress lines
+}
+
+// stageDef is one stage: its number, short name and body. The body fills
+// the harness's results and returns the stage's outcome.
+type stageDef struct {
+	id   int
+	name string
+	run  func(h *harness, st *report.Stage) error
+}
+
+var stages = []stageDef{
+	{1, "selector", (*harness).selectorStage},
+	{2, "proxy", (*harness).proxyStage},
+	{3, "rpc", (*harness).rpcStage},
+	{4, "failover", (*harness).failoverStage},
+	{5, "propagation", (*harness).propagationStage},
+}
+
+// errSkip marks a stage whose inputs do not exist.
+type errSkip struct{ reason string }
+
+func (e errSkip) Error() string { return e.reason }
+
+// skip returns an error that makes the stage "skipped: reason".
+func skip(format string, a ...any) error { return errSkip{fmt.Sprintf(format, a...)} }
+
+// runStage runs one stage with the load meter around it and records its
+// outcome. The processes a stage starts are stopped when it ends, except
+// Consul, which lives for the whole run.
+func (h *harness) runStage(sd stageDef) {
+	st := report.Stage{ID: sd.id, Name: sd.name, Status: report.StatusOK}
+	h.stage.Store(fmt.Sprintf("%d/%d %s", sd.id, len(stages), sd.name))
+	h.logf("start")
+	before := h.g.Pgids()
+	m := sysload.Start(h.g.Pgids)
+	err := sd.run(h, &st)
+	st.Load = m.Stop()
+	h.stopSince(before)
+	if err != nil && h.ctx.Err() != nil {
+		err = fmt.Errorf("interrupted")
+	}
+	switch e := err.(type) {
+	case nil:
+	case errSkip:
+		st.Status, st.Reason = report.StatusSkipped, e.reason
+	default:
+		st.Status, st.Reason = report.StatusFailed, oneLine(err.Error())
+		h.logf("FAILED: %v", err)
+	}
+	h.res.Stages = append(h.res.Stages, st)
+	h.logf("%s in %s", strings.ToUpper(st.Status), report.LoadNote(st.Load))
+	if st.Reason != "" && st.Status == report.StatusSkipped {
+		h.logf("skipped: %s", st.Reason)
+	}
+}
+
+// stopSince stops every process started after the snapshot before.
+func (h *harness) stopSince(before map[int]bool) {
+	stop := map[int]bool{}
+	for pgid := range h.g.Pgids() {
+		if !before[pgid] && (h.agent == nil || pgid != h.agent.Proc.Pid()) {
+			stop[pgid] = true
+		}
+	}
+	h.g.StopOnly(stop)
+}
+
+// consul returns the run's Consul agent, starting it on first use.
+func (h *harness) consul() (*consul.Agent, error) {
+	if h.agent != nil {
+		return h.agent, nil
+	}
+	h.logf("starting consul (%s)", h.o.consul)
+	a, err := consul.Start(h.ctx, h.g, h.o.consul, h.o.work)
+	if err != nil {
+		return nil, fmt.Errorf("consul: %w", err)
+	}
+	h.agent = a
+	h.logf("consul ready at %s", a.Addr)
+	return a, nil
+}
+
+// logf prints one progress line, prefixed with the time and stage.
+func (h *harness) logf(format string, a ...any) {
+	label, _ := h.stage.Load().(string)
+	if label == "" {
+		label = "setup"
+	}
+	fmt.Fprintf(os.Stderr, "%s [%s] %s\n", time.Now().Format("15:04:05.0"), label, fmt.Sprintf(format, a...))
+}
+
+// oneLine keeps the first line of s, shortened, for tables.
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	s = strings.ReplaceAll(s, "|", "/")
+	if len(s) > 240 {
+		s = s[:240] + "…"
+	}
+	return s
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/microlb/microlb/bench/internal/load"
+	"github.com/microlb/microlb/bench/internal/report"
+)
+
+// adminServices is the gateway's admin endpoint with per-node pick counters.
+const adminServices = "/admin/api/services"
+
+// pollEvery is how often the failover stage reads the pick counters.
+const pollEvery = 50 * time.Millisecond
+
+// failoverStage loads Greeter.Hello through the gateway in front of 3
+// producers, kill -9s one of them part-way, and reports the client's errors,
+// when the gateway last picked the dead node, and latency around the kill.
+func (h *harness) failoverStage(st *report.Stage) error {
+	if _, err := h.need(binProducer); err != nil {
+		return err
+	}
+	if _, err := h.need(binGateway); err != nil {
+		return err
+	}
+	agent, err := h.consul()
+	if err != nil {
+		return err
+	}
+	ps, err := h.startProducers(3, agent.Addr)
+	if err != nil {
+		return err
+	}
+	gw, addr, admin, err := h.startGateway("gateway-rpc.yaml.tmpl", agent.Addr)
+	if err != nil {
+		return err
+	}
+	nodes, err := h.waitRPC(gw, report.NameGateway, "http://"+addr, 3)
+	if err != nil {
+		return err
+	}
+	victim := ps[0]
+	ids := []string{victim.addr}
+	if id := nodes[victim.addr]; id != "" {
+		ids = append([]string{id}, ids...)
+	}
+	h.logf("%v of load from %d clients; kill -9 of producer %s at %v", h.o.failDur, h.o.failConns, victim.addr, h.o.killAt)
+
+	pollCtx, stopPoll := context.WithCancel(h.ctx)
+	var wg sync.WaitGroup
+	var picks []timedPicks
+	var pollNote string
+	wg.Add(1)
+	go func() { defer wg.Done(); picks, pollNote = pollPicks(pollCtx, "http://"+admin+adminServices, ids) }()
+	killed := make(chan time.Time, 1)
+	timer := time.AfterFunc(h.o.killAt, func() { killed <- time.Now(); victim.proc.Kill() })
+	t0, recs := load.Run(h.ctx, load.Config{Method: "POST", URL: "http://" + addr + rpcPath, Body: rpcBody,
+		ContentType: "application/json", Conns: h.o.failConns, Duration: h.o.failDur, Timeout: 5 * time.Second})
+	timer.Stop()
+	stopPoll()
+	wg.Wait()
+	if err := h.ctx.Err(); err != nil {
+		return err
+	}
+	var killAt time.Time
+	select {
+	case killAt = <-killed:
+	default:
+		return fmt.Errorf("the run ended before the kill")
+	}
+	if len(recs) == 0 {
+		return fmt.Errorf("the client completed no request")
+	}
+	f := analyseFailover(recs, picks, killAt.Sub(t0), h.o.window, t0)
+	f.Duration, f.Killed = h.o.failDur, victim.addr
+	if !f.UnpickedKnown {
+		f.UnpickedNote = pollNote
+	}
+	h.res.Failover = f
+	h.logf("%d requests, %d errors (%d after the kill); p99 before %v, during the event %v",
+		f.Requests, f.Errors, f.ErrorsAfterKill, f.P99Before, f.P99Event)
+	if f.UnpickedKnown {
+		h.logf("killed node last picked %v after the kill (%d picks after it)", f.Unpicked, f.PicksAfterKill)
+	} else {
+		h.logf("killed node's picks unknown: %s", pollNote)
+	}
+	return nil
+}
+
+// analyseFailover reduces the client's records and the pick readings.
+func analyseFailover(recs []load.Record, picks []timedPicks, killAt, window time.Duration, t0 time.Time) *report.Failover {
+	all := load.Summarise(recs, 0, math.MaxInt64)
+	before := load.Summarise(recs, 0, killAt)
+	event := load.Summarise(recs, killAt, killAt+window)
+	after := load.Summarise(recs, killAt, math.MaxInt64)
+	f := &report.Failover{KillAt: killAt, Window: window, Requests: all.Requests, Errors: all.Errors,
+		ErrorsAfterKill: after.Errors, P99Before: before.P99, P99Event: event.P99, P99All: all.P99,
+		MaxEvent: event.Max, NodesBefore: before.Nodes, NodesAfter: after.Nodes, ErrorKinds: all.ErrorKinds}
+	var samples []load.PickSample
+	for _, p := range picks {
+		samples = append(samples, load.PickSample{At: p.at.Sub(t0), Picks: p.picks})
+	}
+	if len(samples) > 0 {
+		f.UnpickedKnown = true
+		if last, n, ok := load.LastPick(samples, killAt); ok {
+			f.Unpicked, f.PicksAfterKill = last-killAt, n
+		}
+	}
+	return f
+}
+
+// timedPicks is one reading of the killed node's pick counter.
+type timedPicks struct {
+	at    time.Time
+	picks int64
+}
+
+// pollPicks reads url every pollEvery until ctx ends, and returns the
+// killed node's pick counter at each reading that had one (the node is the
+// first of ids found). The note says why there were none.
+func pollPicks(ctx context.Context, url string, ids []string) ([]timedPicks, string) {
+	var out []timedPicks
+	note := "no reading yet"
+	t := time.NewTicker(pollEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return out, note
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		body, err := getBody(rctx, url)
+		cancel()
+		at := time.Now()
+		if err != nil {
+			if ctx.Err() == nil {
+				note = fmt.Sprintf("reading %s: %v", url, err)
+			}
+			continue
+		}
+		found := false
+		for _, id := range ids {
+			if n, ok := load.FindPicks(body, id); ok {
+				out, found = append(out, timedPicks{at, n}), true
+				break
+			}
+		}
+		if !found {
+			note = fmt.Sprintf("%s has no pick counter for %v", url, ids)
+		}
+	}
+}

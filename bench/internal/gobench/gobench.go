@@ -1,0 +1,112 @@
+// Package gobench parses `go test -bench` output and summarises repeated
+// runs (-count N) the way benchstat does: median and spread per benchmark.
+package gobench
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/microlb/microlb/bench/internal/pairs"
+)
+
+// Run is one benchmark result line.
+type Run struct {
+	// Name is the benchmark's name without the -GOMAXPROCS suffix.
+	Name string
+	// Iters is b.N.
+	Iters int64
+	// NsOp, BytesOp and AllocsOp are ns/op, B/op and allocs/op; the
+	// latter two are NaN without -benchmem.
+	NsOp, BytesOp, AllocsOp float64
+}
+
+// Parse returns every benchmark result line of out, in order.
+func Parse(out string) ([]Run, error) {
+	var runs []Run
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || f[3] != "ns/op" {
+			continue
+		}
+		r := Run{Name: trimProcs(f[0]), BytesOp: math.NaN(), AllocsOp: math.NaN()}
+		var err error
+		if r.Iters, err = strconv.ParseInt(f[1], 10, 64); err != nil {
+			return nil, fmt.Errorf("gobench: %q: %w", sc.Text(), err)
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				return nil, fmt.Errorf("gobench: %q: %w", sc.Text(), err)
+			}
+			switch f[i+1] {
+			case "ns/op":
+				r.NsOp = v
+			case "B/op":
+				r.BytesOp = v
+			case "allocs/op":
+				r.AllocsOp = v
+			}
+		}
+		runs = append(runs, r)
+	}
+	return runs, sc.Err()
+}
+
+// trimProcs removes the "-N" GOMAXPROCS suffix of a benchmark name.
+func trimProcs(name string) string {
+	i := strings.LastIndexByte(name, '-')
+	if i < 0 {
+		return name
+	}
+	if _, err := strconv.Atoi(name[i+1:]); err != nil {
+		return name
+	}
+	return name[:i]
+}
+
+// Stat is the summary of one benchmark over its runs.
+type Stat struct {
+	Name string
+	// N is the number of runs.
+	N int
+	// NsOp is the median ns/op; Spread is the largest deviation of a run
+	// from it, as a fraction of it (benchstat's "± x%").
+	NsOp, Spread float64
+	// AllocsOp and BytesOp are medians.
+	AllocsOp, BytesOp float64
+}
+
+// Summarise groups runs by name, in order of first appearance.
+func Summarise(runs []Run) []Stat {
+	var order []string
+	by := map[string][]Run{}
+	for _, r := range runs {
+		if _, ok := by[r.Name]; !ok {
+			order = append(order, r.Name)
+		}
+		by[r.Name] = append(by[r.Name], r)
+	}
+	out := make([]Stat, 0, len(order))
+	for _, name := range order {
+		rs := by[name]
+		var ns, allocs, bytes []float64
+		for _, r := range rs {
+			ns = append(ns, r.NsOp)
+			allocs = append(allocs, r.AllocsOp)
+			bytes = append(bytes, r.BytesOp)
+		}
+		s := Stat{Name: name, N: len(rs), NsOp: pairs.Median(ns),
+			AllocsOp: pairs.Median(allocs), BytesOp: pairs.Median(bytes)}
+		if s.NsOp > 0 {
+			lo, hi := slices.Min(ns), slices.Max(ns)
+			s.Spread = math.Max(s.NsOp-lo, hi-s.NsOp) / s.NsOp
+		}
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,136 @@
+// Package load is a small closed-loop HTTP load generator for the failover
+// stage, where wrk's totals are not enough: it records every request's start,
+// latency, outcome and serving node, so the seconds around an event can be
+// looked at on their own. Runs are bounded by a duration.
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Config describes one run.
+type Config struct {
+	// Method, URL, Body and ContentType make the request.
+	Method, URL, Body, ContentType string
+	// Conns is the number of concurrent closed-loop workers.
+	Conns int
+	// Duration bounds the run.
+	Duration time.Duration
+	// Timeout bounds one request.
+	Timeout time.Duration
+}
+
+// Record is one request.
+type Record struct {
+	// Start is when the request started, since the run's start.
+	Start time.Duration
+	// Latency is the time to the end of the response body.
+	Latency time.Duration
+	// Status is the HTTP status, 0 on a transport error.
+	Status int
+	// Node is the "node_id" of a JSON answer, when it has one.
+	Node string
+	// Err describes a failure: "HTTP 502", or the transport error.
+	Err string
+}
+
+// Failed reports whether the client saw an error: a transport error or a
+// status other than 2xx.
+func (r Record) Failed() bool { return r.Status/100 != 2 }
+
+// Run sends requests from cfg.Conns workers until cfg.Duration has passed or
+// ctx ends, and returns the run's start time and every request, ordered by
+// worker and then start.
+func Run(ctx context.Context, cfg Config) (time.Time, []Record) {
+	tr := &http.Transport{MaxIdleConns: cfg.Conns, MaxIdleConnsPerHost: cfg.Conns, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: cfg.Timeout}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	t0 := time.Now()
+	all := make([][]Record, cfg.Conns)
+	var wg sync.WaitGroup
+	for w := range cfg.Conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				all[w] = append(all[w], one(c, cfg, t0))
+			}
+		}()
+	}
+	wg.Wait()
+	var out []Record
+	for _, rs := range all {
+		out = append(out, rs...)
+	}
+	return t0, out
+}
+
+// one sends one request. It does not use the run's context, so a request in
+// flight when the run ends completes (within cfg.Timeout) instead of being
+// counted as an error the harness caused.
+func one(c *http.Client, cfg Config, t0 time.Time) Record {
+	start := time.Now()
+	r := Record{Start: start.Sub(t0)}
+	req, err := http.NewRequest(cfg.Method, cfg.URL, bytes.NewReader([]byte(cfg.Body)))
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	if cfg.ContentType != "" {
+		req.Header.Set("Content-Type", cfg.ContentType)
+	}
+	body, status, err := do(c, req)
+	r.Latency = time.Since(start)
+	switch {
+	case err != nil:
+		r.Err = shortErr(err)
+	case status/100 != 2:
+		r.Status, r.Err = status, "HTTP "+strconv.Itoa(status)
+	default:
+		r.Status = status
+		var v struct {
+			NodeID string `json:"node_id"`
+		}
+		if json.Unmarshal(body, &v) == nil {
+			r.Node = v.NodeID
+		}
+	}
+	return r
+}
+
+// do sends req and reads the answer's body.
+func do(c *http.Client, req *http.Request) ([]byte, int, error) {
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return body, resp.StatusCode, err
+}
+
+// shortErr drops the request line that net/http puts around a transport
+// error, so that errors of the same kind read alike.
+func shortErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Op + ": " + oe.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,144 @@
+// Package pairs schedules A/B runs alternately and reduces them to ratios
+// taken within each pair, so that the slow drift of a noisy machine cancels
+// out instead of favouring whichever target ran in a quiet moment.
+package pairs
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// Slot is one A/B pair of the schedule.
+type Slot struct {
+	// Rep is the repetition, from 0.
+	Rep int
+	// Other is the target compared with the base in this pair.
+	Other string
+	// BaseFirst tells whether the base runs before Other.
+	BaseFirst bool
+}
+
+// Schedule returns the run order comparing each of others with base over
+// reps repetitions: one pair per repetition and target, with the base first
+// in even repetitions and second in odd ones (A B, B A, A B, ...).
+func Schedule(base string, others []string, reps int) []Slot {
+	var s []Slot
+	for rep := range reps {
+		for _, o := range others {
+			if o == base {
+				continue
+			}
+			s = append(s, Slot{Rep: rep, Other: o, BaseFirst: rep%2 == 0})
+		}
+	}
+	return s
+}
+
+// Sample is one measured run of a target.
+type Sample struct {
+	RPS      float64
+	P50, P99 time.Duration
+	Errors   int64
+}
+
+// Pair is a base run and a target run measured back to back.
+type Pair struct {
+	Rep         int
+	Target      string
+	Base, Other Sample
+}
+
+// Ratio summarises one target against the base over its pairs. A ratio is
+// NaN when no pair had a non-zero denominator.
+type Ratio struct {
+	Target string
+	// N is the number of pairs.
+	N int
+	// RPS is the median over pairs of Other.RPS / Base.RPS; RPSMin and
+	// RPSMax are the extremes.
+	RPS, RPSMin, RPSMax float64
+	// P50 and P99 are medians over pairs of the latency ratios.
+	P50, P99 float64
+	// Other and Base are medians of the absolute values in those pairs.
+	Other, Base Sample
+	// Errors is the sum of the target's errors over all its runs.
+	Errors int64
+}
+
+// Ratios reduces pairs to one Ratio per target, in order of first
+// appearance.
+func Ratios(ps []Pair) []Ratio {
+	var order []string
+	by := map[string][]Pair{}
+	for _, p := range ps {
+		if _, ok := by[p.Target]; !ok {
+			order = append(order, p.Target)
+		}
+		by[p.Target] = append(by[p.Target], p)
+	}
+	out := make([]Ratio, 0, len(order))
+	for _, t := range order {
+		out = append(out, ratio(t, by[t]))
+	}
+	return out
+}
+
+func ratio(target string, ps []Pair) Ratio {
+	r := Ratio{Target: target, N: len(ps)}
+	var rps, p50, p99 []float64
+	var orps, brps, o50, b50, o99, b99 []float64
+	for _, p := range ps {
+		rps = appendRatio(rps, p.Other.RPS, p.Base.RPS)
+		p50 = appendRatio(p50, float64(p.Other.P50), float64(p.Base.P50))
+		p99 = appendRatio(p99, float64(p.Other.P99), float64(p.Base.P99))
+		orps, brps = append(orps, p.Other.RPS), append(brps, p.Base.RPS)
+		o50, b50 = append(o50, float64(p.Other.P50)), append(b50, float64(p.Base.P50))
+		o99, b99 = append(o99, float64(p.Other.P99)), append(b99, float64(p.Base.P99))
+		r.Errors += p.Other.Errors
+	}
+	r.RPS, r.P50, r.P99 = Median(rps), Median(p50), Median(p99)
+	r.RPSMin, r.RPSMax = math.NaN(), math.NaN()
+	if len(rps) > 0 {
+		r.RPSMin, r.RPSMax = slices.Min(rps), slices.Max(rps)
+	}
+	r.Other = Sample{RPS: Median(orps), P50: time.Duration(Median(o50)), P99: time.Duration(Median(o99))}
+	r.Base = Sample{RPS: Median(brps), P50: time.Duration(Median(b50)), P99: time.Duration(Median(b99))}
+	return r
+}
+
+func appendRatio(xs []float64, num, den float64) []float64 {
+	if den == 0 {
+		return xs
+	}
+	return append(xs, num/den)
+}
+
+// Median returns the median of xs (the mean of the middle two for an even
+// count), or NaN for none.
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
+}
+
+// Percentile returns the nearest-rank p-th percentile (0 < p <= 100) of xs:
+// the smallest value with at least p% of the values at or below it, so the
+// 99th of 20 values is the largest. It returns NaN for none.
+func Percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	rank := int(math.Ceil(p / 100 * float64(len(s))))
+	rank = min(max(rank, 1), len(s))
+	return s[rank-1]
+}

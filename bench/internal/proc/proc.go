@@ -1,0 +1,253 @@
+// Package proc starts the benchmark's child processes, each in its own
+// process group, and stops every one of them even when a run fails or is
+// interrupted. Each child's process group id is also appended to a file so
+// that scripts/bench.sh can kill what is left if benchrun itself dies.
+package proc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// EnvMarker is set, to the run's scratch directory, in the environment of
+// every child, so that scripts/bench.sh kills only processes of its own run.
+const EnvMarker = "MICROLB_BENCH_RUN"
+
+// stopGrace is how long Stop waits after SIGTERM before SIGKILL.
+const stopGrace = 5 * time.Second
+
+// Spec describes one child process.
+type Spec struct {
+	// Name labels the process in logs; its output goes to <dir>/<Name>.log.
+	Name string
+	// Bin and Args are the command line.
+	Bin  string
+	Args []string
+	// Env is added to the benchmark's own environment.
+	Env []string
+	// Dir is the working directory (default: the Group's log directory,
+	// so that every child of a run can be told by its working directory).
+	Dir string
+}
+
+// Group owns every child process of a run.
+type Group struct {
+	logDir   string
+	pgidFile string
+
+	mu    sync.Mutex
+	procs []*Proc
+	names map[string]int
+}
+
+// NewGroup returns a Group that writes child logs into logDir and appends
+// each child's process group id to pgidFile (skipped when empty).
+func NewGroup(logDir, pgidFile string) *Group {
+	return &Group{logDir: logDir, pgidFile: pgidFile, names: map[string]int{}}
+}
+
+// Proc is one started child process.
+type Proc struct {
+	// Name is the unique label of the process within its Group.
+	Name string
+	// LogPath receives the process's stderr (and stdout unless captured).
+	LogPath string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Start starts s in a new process group. The child gets SIGKILL if the
+// benchmark process dies first (Linux parent-death signal).
+func (g *Group) Start(s Spec) (*Proc, error) { return g.start(s, nil) }
+
+func (g *Group) start(s Spec, stdout io.Writer) (*Proc, error) {
+	g.mu.Lock()
+	n := g.names[s.Name]
+	g.names[s.Name] = n + 1
+	g.mu.Unlock()
+	name := s.Name
+	if n > 0 {
+		name += "-" + strconv.Itoa(n+1)
+	}
+	logPath := filepath.Join(g.logDir, name+".log")
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close() // the child holds its own descriptor
+	cmd := exec.Command(s.Bin, s.Args...)
+	cmd.Dir = s.Dir
+	if cmd.Dir == "" {
+		cmd.Dir = g.logDir
+	}
+	cmd.Env = append(append(os.Environ(), EnvMarker+"="+g.logDir), s.Env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if stdout != nil {
+		cmd.Stdout = stdout
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &Proc{Name: name, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.done) }()
+	g.mu.Lock()
+	g.procs = append(g.procs, p)
+	g.mu.Unlock()
+	g.recordPgid(cmd.Process.Pid)
+	return p, nil
+}
+
+// recordPgid appends pgid to the group file, for the shell's trap.
+func (g *Group) recordPgid(pgid int) {
+	if g.pgidFile == "" {
+		return
+	}
+	f, err := os.OpenFile(g.pgidFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return
+	}
+	fmt.Fprintln(f, pgid)
+	f.Close()
+}
+
+// Run starts s, waits for it to exit and returns its standard output. When
+// ctx ends first the whole process group is killed.
+func (g *Group) Run(ctx context.Context, s Spec) (string, error) {
+	var out bytes.Buffer
+	p, err := g.start(s, &out)
+	if err != nil {
+		return "", err
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		p.Kill()
+		return out.String(), ctx.Err()
+	}
+	if st := p.cmd.ProcessState; !st.Success() {
+		return out.String(), fmt.Errorf("%s: %s\n%s", p.Name, st, p.LogTail(20))
+	}
+	return out.String(), nil
+}
+
+// Pgids returns the process group ids of the children still running.
+func (g *Group) Pgids() map[int]bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	m := map[int]bool{}
+	for _, p := range g.procs {
+		if !p.Exited() {
+			m[p.Pid()] = true
+		}
+	}
+	return m
+}
+
+// StopOnly stops, all at once, the children whose process groups are in
+// pgids, and waits for them.
+func (g *Group) StopOnly(pgids map[int]bool) {
+	g.mu.Lock()
+	var procs []*Proc
+	for _, p := range g.procs {
+		if pgids[p.Pid()] {
+			procs = append(procs, p)
+		}
+	}
+	g.mu.Unlock()
+	stopAll(procs)
+}
+
+// StopAll stops every child that still runs, all at once, and waits.
+func (g *Group) StopAll() {
+	g.mu.Lock()
+	procs := append([]*Proc(nil), g.procs...)
+	g.mu.Unlock()
+	stopAll(procs)
+}
+
+func stopAll(procs []*Proc) {
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Stop() }()
+	}
+	wg.Wait()
+}
+
+// KillAll sends SIGKILL to every child's process group at once, without a
+// grace period, and waits for them.
+func (g *Group) KillAll() {
+	g.mu.Lock()
+	procs := append([]*Proc(nil), g.procs...)
+	g.mu.Unlock()
+	for _, p := range procs {
+		syscall.Kill(-p.Pid(), syscall.SIGKILL)
+	}
+	for _, p := range procs {
+		p.Kill()
+	}
+}
+
+// Pid returns the process id, which is also its process group id.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
+// Done returns a channel closed when the process has exited.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// Exited reports whether the process has exited.
+func (p *Proc) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop sends SIGTERM to the process group, then SIGKILL after a grace
+// period, and waits for the leader to exit. Stragglers in the group get
+// SIGKILL as well.
+func (p *Proc) Stop() {
+	if !p.Exited() {
+		syscall.Kill(-p.Pid(), syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(stopGrace):
+		}
+	}
+	p.Kill()
+}
+
+// Kill sends SIGKILL to the whole process group and waits for the leader.
+func (p *Proc) Kill() {
+	err := syscall.Kill(-p.Pid(), syscall.SIGKILL)
+	if err != nil && !errors.Is(err, syscall.ESRCH) {
+		p.cmd.Process.Kill()
+	}
+	<-p.done
+}
+
+// LogTail returns the last n lines of the process's log.
+func (p *Proc) LogTail(n int) string {
+	b, err := os.ReadFile(p.LogPath)
+	if err != nil {
+		return ""
+	}
+	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}

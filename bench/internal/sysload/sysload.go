@@ -1,0 +1,145 @@
+// Package sysload measures how busy the machine was while a stage ran, and
+// how much of that was the benchmark's own processes, so that results can
+// say whether they were taken on a quiet machine.
+package sysload
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clockTick is USER_HZ, the unit of /proc CPU times (100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// CPUTimes reads the machine-wide busy and total CPU time from /proc/stat.
+func CPUTimes() (busy, total time.Duration, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	for i, v := range f[1:] {
+		if i >= 8 { // guest times are already in user and nice
+			break
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		total += time.Duration(n) * clockTick
+		if i != 3 && i != 4 { // idle, iowait
+			busy += time.Duration(n) * clockTick
+		}
+	}
+	return busy, total, nil
+}
+
+// LoadAvg returns the 1, 5 and 15 minute load averages.
+func LoadAvg() [3]float64 {
+	var l [3]float64
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return l
+	}
+	f := strings.Fields(string(b))
+	for i := 0; i < 3 && i < len(f); i++ {
+		l[i], _ = strconv.ParseFloat(f[i], 64)
+	}
+	return l
+}
+
+// OwnCPU returns the CPU time used so far by this process, its waited-for
+// children, and every live process in one of the process groups pgids
+// (including what those processes' own waited-for children used).
+func OwnCPU(pgids map[int]bool) time.Duration {
+	var self, kids syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+	d := tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
+	if len(pgids) == 0 {
+		return d
+	}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		// Fields after the parenthesised command name: state ppid pgrp ...
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 15 {
+			continue
+		}
+		pgrp, _ := strconv.Atoi(f[2])
+		if !pgids[pgrp] {
+			continue
+		}
+		for _, v := range f[11:15] { // utime stime cutime cstime
+			n, _ := strconv.ParseInt(v, 10, 64)
+			d += time.Duration(n) * clockTick
+		}
+	}
+	return d
+}
+
+func tv(t syscall.Timeval) time.Duration {
+	return time.Duration(t.Sec)*time.Second + time.Duration(t.Usec)*time.Microsecond
+}
+
+// Load is how busy the machine was over an interval.
+type Load struct {
+	// Wall is the interval's length.
+	Wall time.Duration
+	// Busy is the machine's CPU use as a fraction of all its cores.
+	Busy float64
+	// Ours is the part of Busy used by the benchmark's own processes.
+	Ours float64
+	// Others is Busy minus Ours: other users of the machine.
+	Others float64
+	// LoadAvg is the 1-minute load average at the start and end.
+	LoadAvg [2]float64
+}
+
+// Meter measures one interval.
+type Meter struct {
+	pgids       func() map[int]bool
+	t0          time.Time
+	busy0, tot0 time.Duration
+	own0        time.Duration
+	load0       float64
+}
+
+// Start begins measuring; pgids returns the benchmark's live process groups.
+func Start(pgids func() map[int]bool) *Meter {
+	m := &Meter{pgids: pgids, t0: time.Now(), load0: LoadAvg()[0]}
+	m.busy0, m.tot0, _ = CPUTimes()
+	m.own0 = OwnCPU(pgids())
+	return m
+}
+
+// Stop ends the interval and returns its Load. Processes that exited during
+// the interval without being waited for by the benchmark are counted as
+// other load, so Others is an upper bound.
+func (m *Meter) Stop() Load {
+	busy, tot, _ := CPUTimes()
+	own := OwnCPU(m.pgids())
+	l := Load{Wall: time.Since(m.t0), LoadAvg: [2]float64{m.load0, LoadAvg()[0]}}
+	cap := float64(tot - m.tot0)
+	if cap <= 0 {
+		cap = float64(l.Wall) * float64(runtime.NumCPU())
+	}
+	if cap > 0 {
+		l.Busy = float64(busy-m.busy0) / cap
+		l.Ours = min(float64(own-m.own0)/cap, l.Busy)
+		l.Others = max(l.Busy-l.Ours, 0)
+	}
+	return l
+}
