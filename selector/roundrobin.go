@@ -13,10 +13,18 @@ func (roundRobinBalancer) pick(c *call) int {
 	if n == 0 {
 		return -1
 	}
-	start := int(c.pos) + 1
 	if c.first() {
-		start = int((c.svc.rr.Add(1) - 1) % uint64(n))
+		// An unusable slot takes the next slot of the counter rather than
+		// handing its turn to its neighbour, so the other nodes share an
+		// ejected node's turns evenly.
+		for range n {
+			if i := int((c.svc.rr.Add(1) - 1) % uint64(n)); c.usable(i) {
+				c.pos = int32(i)
+				return i
+			}
+		}
 	}
+	start := int(c.pos) + 1
 	for k := range n {
 		if i := (start + k) % n; c.usable(i) {
 			c.pos = int32(i)

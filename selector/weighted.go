@@ -30,10 +30,18 @@ func (weightedBalancer) pick(c *call) int {
 	if p == 0 {
 		return -1
 	}
-	start := int(c.pos) + 1
 	if c.first() {
-		start = int((c.svc.wrr.Add(1) - 1) % uint64(p))
+		// As in roundRobinBalancer: an unusable entry takes the counter's
+		// next entry, so the other nodes keep their relative shares.
+		for range min(p, 2*c.snap.nActive) {
+			j := int((c.svc.wrr.Add(1) - 1) % uint64(p))
+			if i := int(t.seq[j]); c.usable(i) {
+				c.pos = int32(j)
+				return i
+			}
+		}
 	}
+	start := int(c.pos) + 1
 	for k := range p {
 		j := (start + k) % p
 		if i := int(t.seq[j]); c.usable(i) {
