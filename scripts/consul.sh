@@ -52,6 +52,12 @@ done < <(type -aP consul 2>/dev/null | awk '!seen[$0]++' || true)
 log "building consul $PINNED from the Go module proxy (first build takes ~2.5 min)…"
 start=$SECONDS
 rm -f "$target_abs"
+# The build is silent for minutes: say every 15 s that it is still going.
+(
+	while sleep 15; do log "still building consul ($((SECONDS - start)) s so far)…"; done
+) &
+ticker=$!
+trap 'kill "$ticker" 2>/dev/null || true' EXIT
 if ! (cd "$root/tools/consul" && GOWORK=off "$GO" build -o "$target_abs" github.com/hashicorp/consul); then
 	log "ERROR: building consul $PINNED in tools/consul failed (see the go output above)."
 	log "Or put consul >= $MIN_MAJOR.$MIN_MINOR on PATH and run this again."
@@ -61,4 +67,5 @@ if ! version_ok "$target_abs"; then
 	log "ERROR: built $target_abs but '$target_abs version' does not report >= $MIN_MAJOR.$MIN_MINOR"
 	exit 1
 fi
+kill "$ticker" 2>/dev/null || true
 log "built $target_abs ($("$target_abs" version | head -n1)) in $((SECONDS - start))s"
