@@ -49,7 +49,7 @@ while IFS= read -r cand; do
 	log "ignoring $cand: $("$cand" version 2>/dev/null | head -n1 || echo 'no version') is older than $MIN_MAJOR.$MIN_MINOR"
 done < <(type -aP consul 2>/dev/null | awk '!seen[$0]++' || true)
 
-log "building consul $PINNED from the Go module proxy (first build takes ~2.5 min)…"
+log "building consul $PINNED from the Go module proxy (the first build takes minutes: 2.5 on a quiet 2-core machine)…"
 start=$SECONDS
 rm -f "$target_abs"
 # The build is silent for minutes: say every 15 s that it is still going.
