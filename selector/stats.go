@@ -39,6 +39,12 @@ type ServiceStats struct {
 	Events   []Event     `json:"events"`
 }
 
+// Watching reports whether the selector has service loaded and watched: it
+// was selected before, and its snapshot is kept current even while no node
+// is registered. It tells a service whose nodes are all gone from one that
+// never existed.
+func (s *Selector) Watching(service string) bool { return s.lookup(service) != nil }
+
 // Stats returns a consistent view of every service the selector watches,
 // sorted by name, for admin APIs and dashboards. It copies; the pick path is
 // not disturbed beyond the atomic loads.

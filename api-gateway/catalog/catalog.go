@@ -77,7 +77,8 @@ func New(reg registry.Registry, ttl time.Duration) *Catalog {
 // cache; a stale one is served while one caller refreshes it; a missing one
 // is fetched, with concurrent callers sharing the fetch. It returns
 // ErrNotFound for an unknown service and the registry's error when the
-// registry fails and nothing is cached.
+// registry fails and nothing is cached. A service once found keeps its
+// description when the registry later lists no node for it.
 func (c *Catalog) Lookup(name string) (*Service, error) {
 	c.mu.Lock()
 	e := c.entries[name]
@@ -136,7 +137,12 @@ func (c *Catalog) fetch(name string, e *entry) {
 	defer c.mu.Unlock()
 	switch {
 	case errors.Is(err, registry.ErrNotFound) || err == nil && countNodes(services) == 0:
-		e.svc, e.err = nil, ErrNotFound
+		// A known service that lists no node now (all gone, or a registry
+		// that restarted empty) keeps its description: the selector, which
+		// may hold its last nodes, decides between serving and a 503.
+		if e.svc == nil {
+			e.err = ErrNotFound
+		}
 		e.fetched = c.now()
 	case err != nil:
 		if e.svc == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -22,9 +23,11 @@ const registryTimeout = 3 * time.Second
 // AdminHandler serves the admin listener:
 //
 //	/healthz             200 while the process runs
-//	/readyz              200 "ready", 200 "degraded" while a service is served
-//	                     from a stale snapshot, 503 when the registry is
-//	                     unreachable or no route is loaded
+//	/readyz              200 "ready"; 200 "degraded" while a service is served
+//	                     from a stale snapshot or the registry is unreachable
+//	                     but snapshots serve; 503 "unavailable" when the
+//	                     registry is unreachable and nothing was loaded yet,
+//	                     or no route is loaded
 //	/metrics             Prometheus
 //	/admin/api/services  every registry service with its nodes, from Selector.Stats
 //	/admin/api/test-calls POST: real calls with a chosen strategy, progress as NDJSON
@@ -71,22 +74,29 @@ type readiness struct {
 
 func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
 	res := readiness{Status: "ready", Registry: g.reg.String(), Routes: len(g.table.Routes())}
-	if err := g.probeRegistry(); err != nil {
-		res.Status, res.Error = "unavailable", "registry unreachable: "+err.Error()
-	} else if res.Routes == 0 {
-		res.Status, res.Error = "unavailable", "no route loaded"
-	}
-	for _, s := range g.sel.Stats() {
+	stats := g.sel.Stats()
+	for _, s := range stats {
 		if s.Stale {
 			res.Stale = append(res.Stale, s.Name)
 		}
 	}
-	code := http.StatusOK
+	perr := g.probeRegistry()
 	switch {
-	case res.Status == "unavailable":
-		code = http.StatusServiceUnavailable
+	case res.Routes == 0:
+		res.Status, res.Error = "unavailable", "no route loaded"
+	case perr != nil && len(stats) == 0:
+		res.Status, res.Error = "unavailable", "registry unreachable: "+perr.Error()
+	case perr != nil:
+		// The snapshots keep serving: taking the gateway out of rotation
+		// now would turn a registry outage into an outage of traffic.
+		res.Status = "degraded"
+		res.Error = "registry unreachable: " + perr.Error() + "; serving " + strconv.Itoa(len(stats)) + " services from their last snapshot"
 	case len(res.Stale) > 0:
 		res.Status = "degraded"
+	}
+	code := http.StatusOK
+	if res.Status == "unavailable" {
+		code = http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, res)
 }

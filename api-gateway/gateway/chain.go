@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"net/http"
+	"slices"
 
+	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/middleware"
+	"github.com/microlb/microlb/api-gateway/route"
 )
 
 // Layer is one named layer of the onion.
@@ -50,10 +53,10 @@ func (g *Gateway) Layers() []Layer {
 		"metrics":    middleware.Metrics(g.metrics),
 		"recover":    middleware.Recover(g.log),
 		"route":      middleware.Route(g.table),
-		"cors":       middleware.CORS(),
+		"cors":       g.ifAnyRoute(hasCORS, middleware.CORS()),
 		"body_limit": middleware.BodyLimit(),
-		"rate_limit": middleware.RateLimit(g.limiter),
-		"auth":       middleware.Auth(g.auth),
+		"rate_limit": g.ifAnyRoute(hasRateLimit, middleware.RateLimit(g.limiter)),
+		"auth":       g.ifAnyRoute(hasAuth, middleware.Auth(g.auth)),
 		"timeout":    middleware.Timeout(),
 	}
 	layers := make([]Layer, len(Order))
@@ -62,3 +65,20 @@ func (g *Gateway) Layers() []Layer {
 	}
 	return layers
 }
+
+// ifAnyRoute returns wrap when some route has what uses says it uses, and
+// otherwise a layer that adds nothing: the layer would pass every request
+// straight on, so the chain skips even that call and context lookup. The
+// route table is fixed when the gateway is built.
+func (g *Gateway) ifAnyRoute(uses func(*route.Route) bool, wrap func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	if slices.ContainsFunc(g.table.Routes(), uses) {
+		return wrap
+	}
+	return func(h http.Handler) http.Handler { return h }
+}
+
+func hasCORS(rt *route.Route) bool { return rt.CORS != nil && len(rt.CORS.AllowOrigins) > 0 }
+
+func hasRateLimit(rt *route.Route) bool { return rt.RateLimit != nil && rt.RateLimit.RPS > 0 }
+
+func hasAuth(rt *route.Route) bool { return rt.Auth.Mode != "" && rt.Auth.Mode != config.AuthNone }

@@ -40,7 +40,8 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 	configured := rt.Service != ""
 	svc, lerr := g.catalog.Lookup(t.Service)
 	switch {
-	case errors.Is(lerr, catalog.ErrNotFound) && configured:
+	case errors.Is(lerr, catalog.ErrNotFound) && (configured || g.sel.Watching(t.Service)):
+		// A service that had nodes and lost them all is unavailable, not unknown.
 		apierr.Write(w, http.StatusServiceUnavailable, "service "+t.Service+" has no registered node")
 		return
 	case errors.Is(lerr, catalog.ErrNotFound):

@@ -28,12 +28,23 @@ import (
 	"github.com/microlb/microlb/selector"
 )
 
+// EmptyHold is how long the gateway's own selector keeps serving the last
+// known nodes of a service whose registry entry suddenly lists none. A
+// Consul agent that restarts answers with an empty catalog until its
+// services are synced or registered again (a dev agent for up to a
+// producer's register interval); without the hold, every service would be
+// unavailable for that moment. The price: when every node of a service is
+// really gone, requests fail with 502 (refused) for this long before the
+// gateway answers 503.
+const EmptyHold = 10 * time.Second
+
 // Options are a gateway's dependencies. Only Config and Registry are required.
 type Options struct {
 	Config   *config.Config
 	Registry registry.Registry
 	// Selector picks nodes; nil builds a microlb selector over Registry
-	// with the configuration's default strategy (closed by Close).
+	// with the configuration's default strategy and EmptyHold (closed by
+	// Close).
 	Selector *selector.Selector
 	// Transport is the go-micro transport of RPCs (nil: HTTP transport).
 	Transport transport.Transport
@@ -105,13 +116,14 @@ func New(o Options) (*Gateway, error) {
 		if s, err := selector.ParseStrategy(cfg.Defaults.Strategy); err == nil {
 			strategy = s
 		}
-		g.sel, g.ownSel = selector.New(gselector.Registry(o.Registry), selector.WithStrategy(strategy)), true
+		g.sel, g.ownSel = selector.New(gselector.Registry(o.Registry), selector.WithStrategy(strategy),
+			selector.WithEmptyHold(EmptyHold)), true
 	}
 	g.catalog = catalog.New(o.Registry, cfg.CatalogTTL)
 	var ct = o.Transport
 	c, cancelTr := rpc.NewClient(g.sel, ct)
 	g.client = c
-	g.rpc = rpc.NewHandler(rpc.Options{Client: c, Transport: cancelTr, Catalog: g.catalog, Headers: cfg.Metadata.Headers, Log: g.log})
+	g.rpc = rpc.NewHandler(rpc.Options{Client: c, Transport: cancelTr, Catalog: g.catalog, Headers: cfg.Metadata.Headers, Known: g.sel.Watching, Log: g.log})
 	g.httpRT = o.HTTPTransport
 	if g.httpRT == nil {
 		g.httpRT = proxy.NewTransport()

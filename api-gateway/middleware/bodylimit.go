@@ -15,8 +15,8 @@ func BodyLimit() func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rt := RouteFrom(r)
-			if rt == nil || rt.MaxBodyBytes <= 0 {
-				next.ServeHTTP(w, r)
+			if rt == nil || rt.MaxBodyBytes <= 0 || r.Body == nil || r.Body == http.NoBody {
+				next.ServeHTTP(w, r) // nothing to limit (net/http gives a request without a body NoBody)
 				return
 			}
 			if r.ContentLength > rt.MaxBodyBytes {

@@ -31,6 +31,11 @@ type Info struct {
 	Principal string   // API key name or JWT subject
 	Scopes    []string // granted scopes
 
+	// Upstream is the dispatching handler's own state for the request (the
+	// proxy's attempt), found through the context the request already
+	// carries instead of another context value and request copy.
+	Upstream any
+
 	node     atomic.Pointer[string] // last node tried; set by attempts, possibly concurrently
 	attempts atomic.Int32
 }

@@ -13,8 +13,8 @@ import (
 func Metrics(m *metrics.Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			end := m.Begin()
-			defer end()
+			m.Enter()
+			defer m.Leave()
 			next.ServeHTTP(w, r)
 			info := InfoFrom(r.Context())
 			if info == nil {

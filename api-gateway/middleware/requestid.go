@@ -1,13 +1,13 @@
 package middleware
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // RequestIDHeader carries the request ID in both directions.
@@ -22,16 +22,52 @@ func RequestID(trusted []netip.Prefix, writeTimeout time.Duration) func(http.Han
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 			id := r.Header.Get(RequestIDHeader)
-			if !validRequestID(id) {
-				id = uuid.NewString()
-				r.Header.Set(RequestIDHeader, id)
+			generated := !validRequestID(id)
+			if generated {
+				id = newRequestID()
 			}
-			w := NewWriter(rw, writeTimeout)
-			info := &Info{RequestID: id, ClientIP: ClientIP(r, trusted), Start: time.Now(), Writer: w}
-			w.Header().Set(RequestIDHeader, id)
+			idv := []string{id}
+			if generated {
+				// One slice for the request's and the response's header:
+				// both hold exactly this value, and Header.Add appends to
+				// a full slice by copying it, so neither changes the other.
+				r.Header[RequestIDHeader] = idv
+			}
+			// The Info and its Writer live and die together: one allocation.
+			iw := &infoWriter{}
+			w := &iw.w
+			w.init(rw, writeTimeout)
+			info := &iw.info
+			info.RequestID, info.ClientIP, info.Start, info.Writer = id, ClientIP(r, trusted), time.Now(), w
+			w.Header()[RequestIDHeader] = idv
 			next.ServeHTTP(w, r.WithContext(WithInfo(r.Context(), info)))
 		})
 	}
+}
+
+type infoWriter struct {
+	info Info
+	w    Writer
+}
+
+// newRequestID returns a random (version 4) UUID, as uuid.NewString does,
+// with one allocation instead of two.
+func newRequestID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])  // crypto/rand never fails (and panics if it could not)
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	var s [36]byte
+	hex.Encode(s[0:8], u[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], u[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], u[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], u[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], u[10:])
+	return string(s[:])
 }
 
 func validRequestID(id string) bool {

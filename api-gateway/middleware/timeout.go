@@ -3,7 +3,9 @@ package middleware
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
@@ -33,27 +35,20 @@ func Timeout() func(http.Handler) http.Handler {
 				return
 			}
 			rt := info.Route
-			ctx, cancel := context.WithCancelCause(r.Context())
-			defer cancel(nil)
-			if rt.StreamTimeout > 0 {
-				var stop context.CancelFunc
-				ctx, stop = context.WithTimeoutCause(ctx, rt.StreamTimeout, ErrStreamTimeout)
-				defer stop()
-			}
-			var timer *time.Timer
+			ctx := newRouteCtx(r.Context(), info, rt.Timeout, rt.StreamTimeout)
+			defer ctx.cancel(nil)
 			if rt.Timeout > 0 {
 				info.Writer.ExtendDeadlineFor(rt.Timeout)
-				timer = time.AfterFunc(rt.Timeout, func() {
-					if info.Writer.claim() {
-						cancel(ErrTimeout)
-					}
-				})
 			}
+			outer := w.Header().Clone() // what the outer layers set (request id, CORS)
 			next.ServeHTTP(w, r.WithContext(ctx))
-			if timer != nil {
-				timer.Stop()
-			}
-			if errors.Is(context.Cause(ctx), ErrTimeout) {
+			ctx.stop()
+			// Ask the writer, not the context: the timer claims the response
+			// before it cancels, and the handler may return in between.
+			if info.Writer.settle() {
+				h := w.Header()
+				clear(h) // drop what the handler set for its own, unsent answer
+				maps.Copy(h, outer)
 				info.Writer.writeClaimed(func(w http.ResponseWriter) {
 					apierr.Write(w, http.StatusGatewayTimeout, "upstream did not answer within "+rt.Timeout.String())
 				})
@@ -64,6 +59,84 @@ func Timeout() func(http.Handler) http.Handler {
 			}
 		})
 	}
+}
+
+// routeCtx is the context of a request under a route's deadlines: a
+// cancelable context (cancelled with the cause ErrTimeout or
+// ErrStreamTimeout), whose Deadline is the stream deadline, with one timer
+// for both deadlines. The timer first fires at the Timeout: it claims the
+// response if it has not started and cancels, and otherwise waits on for
+// the stream deadline. That is one allocation and one timer per request
+// where a cancel context, a deadline context and a second timer were three
+// and two. Children find the embedded cancel context through Value, so the
+// context package links them to it directly (no goroutine).
+type routeCtx struct {
+	context.Context // from context.WithCancelCause
+	cancel          context.CancelCauseFunc
+	info            *Info
+	stream          time.Time // the stream deadline; zero: none
+
+	mu      sync.Mutex
+	timer   *time.Timer
+	ttfb    bool // the next firing is the Timeout's
+	stopped bool
+}
+
+func newRouteCtx(parent context.Context, info *Info, timeout, streamTimeout time.Duration) *routeCtx {
+	c := &routeCtx{info: info}
+	c.Context, c.cancel = context.WithCancelCause(parent)
+	now := time.Now()
+	if streamTimeout > 0 {
+		c.stream = now.Add(streamTimeout)
+	}
+	var first time.Duration
+	switch {
+	case timeout > 0 && (streamTimeout <= 0 || timeout < streamTimeout):
+		first, c.ttfb = timeout, true
+	case streamTimeout > 0:
+		first = streamTimeout
+	default:
+		return c
+	}
+	c.mu.Lock() // fire waits until c.timer is set
+	c.timer = time.AfterFunc(first, c.fire)
+	c.mu.Unlock()
+	return c
+}
+
+// Deadline is the stream deadline, or the parent's when there is none.
+func (c *routeCtx) Deadline() (time.Time, bool) {
+	if !c.stream.IsZero() {
+		return c.stream, true
+	}
+	return c.Context.Deadline()
+}
+
+func (c *routeCtx) fire() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.stopped:
+	case !c.ttfb:
+		c.cancel(ErrStreamTimeout)
+	default:
+		c.ttfb = false
+		if c.info.Writer.claim() {
+			c.cancel(ErrTimeout)
+		} else if !c.stream.IsZero() {
+			c.timer.Reset(time.Until(c.stream)) // the response started: on to the stream deadline
+		}
+	}
+}
+
+// stop ends the timer: the handler returned.
+func (c *routeCtx) stop() {
+	c.mu.Lock()
+	c.stopped = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.mu.Unlock()
 }
 
 // TimedOut reports whether ctx ended because of a route timeout (either

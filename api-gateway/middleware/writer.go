@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,14 +17,16 @@ import (
 // handler's late writes so that the 504 is the only answer.
 type Writer struct {
 	rw           http.ResponseWriter
-	rc           *http.ResponseController
+	rc           http.ResponseController
 	writeTimeout time.Duration
+	deadline     atomic.Int64 // the write deadline last set (unix ns; an upper bound of net/http's)
 
 	mu       sync.Mutex
 	status   int
 	bytes    int64
 	started  bool
 	claimed  bool // the timeout layer owns the response
+	settled  bool // the handler returned: the response can no longer be claimed
 	hijacked bool
 }
 
@@ -32,7 +35,19 @@ var ErrClaimed = errors.New("response claimed by the gateway (timeout)")
 
 // NewWriter wraps rw. writeTimeout is the server's WriteTimeout (0: none).
 func NewWriter(rw http.ResponseWriter, writeTimeout time.Duration) *Writer {
-	return &Writer{rw: rw, rc: http.NewResponseController(rw), writeTimeout: writeTimeout}
+	w := &Writer{}
+	w.init(rw, writeTimeout)
+	return w
+}
+
+// init sets up a zero Writer (one embedded in a larger allocation).
+func (w *Writer) init(rw http.ResponseWriter, writeTimeout time.Duration) {
+	w.rw, w.rc, w.writeTimeout = rw, *http.NewResponseController(rw), writeTimeout
+	if writeTimeout > 0 {
+		// net/http set the connection's write deadline to this (a little
+		// earlier: when it finished reading the request's headers).
+		w.deadline.Store(time.Now().Add(writeTimeout).UnixNano())
+	}
 }
 
 // Header returns the response headers.
@@ -93,22 +108,39 @@ func (w *Writer) FlushError() error {
 }
 
 // ExtendDeadline pushes the connection's write deadline to now plus the
-// server's WriteTimeout.
+// server's WriteTimeout. Moving the deadline is not free (it re-arms a
+// runtime timer), so a push of less than a sixteenth of the WriteTimeout
+// (at most a second) is skipped: the deadline stays at least that close to
+// now plus WriteTimeout, and a request answered at once moves it never.
 func (w *Writer) ExtendDeadline() {
 	if w.writeTimeout > 0 {
-		_ = w.controller().SetWriteDeadline(time.Now().Add(w.writeTimeout))
+		w.setDeadline(time.Now().Add(w.writeTimeout))
 	}
 }
 
 // ExtendDeadlineFor pushes the write deadline to now plus d plus the
 // server's WriteTimeout, for a route whose timeout exceeds the server's.
+// With d up to half the WriteTimeout, the deadline net/http set holds at
+// least half a WriteTimeout after the route's timeout to write the answer
+// (or, once the response starts, WriteHeader pushes it): nothing to do.
 func (w *Writer) ExtendDeadlineFor(d time.Duration) {
-	if w.writeTimeout > 0 && d > 0 {
-		_ = w.controller().SetWriteDeadline(time.Now().Add(d + w.writeTimeout))
+	if w.writeTimeout > 0 && d > w.writeTimeout/2 {
+		w.setDeadline(time.Now().Add(d + w.writeTimeout))
 	}
 }
 
-func (w *Writer) controller() *http.ResponseController { return w.rc }
+// setDeadline moves the write deadline to t unless that is less than the
+// slack past the last one set.
+func (w *Writer) setDeadline(t time.Time) {
+	slack := min(w.writeTimeout/16, time.Second)
+	if last := w.deadline.Load(); t.UnixNano()-last < int64(slack) {
+		return
+	}
+	w.deadline.Store(t.UnixNano())
+	_ = w.controller().SetWriteDeadline(t)
+}
+
+func (w *Writer) controller() *http.ResponseController { return &w.rc }
 
 // Hijack takes over the connection (WebSocket upgrades through the proxy).
 func (w *Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -150,11 +182,21 @@ func (w *Writer) Started() bool {
 func (w *Writer) claim() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.started || w.claimed {
+	if w.started || w.claimed || w.settled {
 		return false
 	}
 	w.claimed = true
 	return true
+}
+
+// settle ends the handler's turn: claim fails from now on. It reports
+// whether the response was claimed before, in which case the claiming layer
+// must send its answer (the handler's writes were dropped).
+func (w *Writer) settle() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.settled = true
+	return w.claimed
 }
 
 // writeClaimed lets the claiming layer send its own response.

@@ -18,6 +18,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"go-micro.dev/v4/registry"
@@ -70,11 +71,37 @@ func New(sel *selector.Selector, base http.RoundTripper, log *slog.Logger) *Prox
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:       rewrite,
 		Transport:     p.rt,
-		FlushInterval: -1,
+		FlushInterval: FlushInterval,
+		BufferPool:    bufferPool{},
 		ErrorHandler:  p.errorHandler,
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return p
+}
+
+// FlushInterval bounds how long a response with a known length waits in the
+// gateway's write buffer before it is flushed to the client. Responses of
+// unknown length (chunked streams, NDJSON) and text/event-stream are flushed
+// after every write whatever this says (httputil.ReverseProxy does so for
+// them). A negative interval would flush every response after each write:
+// for the common small, fixed-length answer that is an extra write system
+// call and a timer goroutine per request, for nothing.
+const FlushInterval = 10 * time.Millisecond
+
+// bufferPool lends ReverseProxy its 32 KiB copy buffers, which it otherwise
+// allocates (and the GC clears) once per response.
+type bufferPool struct{}
+
+const copyBufferSize = 32 << 10
+
+var copyBuffers = sync.Pool{New: func() any { return new([copyBufferSize]byte) }}
+
+func (bufferPool) Get() []byte { return copyBuffers.Get().(*[copyBufferSize]byte)[:] }
+
+func (bufferPool) Put(b []byte) {
+	if cap(b) >= copyBufferSize {
+		copyBuffers.Put((*[copyBufferSize]byte)(b[:copyBufferSize])) // no allocation: the array itself
+	}
 }
 
 // attempt is the state of one proxied request, shared by Rewrite, the
@@ -91,22 +118,47 @@ type attempt struct {
 	replay  bool   // the body can be sent again
 	info    *middleware.Info
 	peer    string // the connection's peer, to spot trusted-proxy chains
+
+	triedBuf [2]string // tried's first nodes, in the same allocation
 }
 
 type attemptKey struct{}
 
 func attemptFrom(ctx context.Context) *attempt {
+	if info := middleware.InfoFrom(ctx); info != nil {
+		if a, ok := info.Upstream.(*attempt); ok {
+			return a
+		}
+	}
 	a, _ := ctx.Value(attemptKey{}).(*attempt)
 	return a
+}
+
+// strategyOpts holds one UseStrategy option per strategy, made once.
+var strategyOpts = func() map[selector.Strategy]gselector.SelectOption {
+	m := make(map[selector.Strategy]gselector.SelectOption, len(selector.Strategies))
+	for _, s := range selector.Strategies {
+		m[s] = selector.UseStrategy(s)
+	}
+	return m
+}()
+
+func useStrategy(s selector.Strategy) gselector.SelectOption {
+	if o, ok := strategyOpts[s]; ok {
+		return o
+	}
+	return selector.UseStrategy(s)
 }
 
 // Serve proxies r to a node of service, at upstream path path (and its
 // escaped form rawPath, "" when path needs none). configured says whether
 // the route names the service, which makes a service missing from the
-// registry a 503 rather than a 404.
+// registry a 503 rather than a 404; so does a service the selector watched
+// before (all its nodes are gone).
 func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, rt *route.Route, service, path, rawPath string, configured bool) {
 	info := middleware.InfoFrom(r.Context())
-	opts := []gselector.SelectOption{selector.UseStrategy(rt.Strategy)}
+	var optBuf [2]gselector.SelectOption
+	opts := append(optBuf[:0], useStrategy(rt.Strategy))
 	if rt.Strategy == selector.Hash && rt.HashKey.Kind != "" {
 		ip := ""
 		if info != nil {
@@ -122,7 +174,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, rt *route.Route, s
 		node, err = next()
 	}
 	switch {
-	case errors.Is(err, gselector.ErrNotFound) && !configured:
+	case errors.Is(err, gselector.ErrNotFound) && !configured && !p.sel.Watching(service):
 		apierr.Write(w, http.StatusNotFound, "unknown service "+service)
 		return
 	case errors.Is(err, gselector.ErrNotFound):
@@ -132,8 +184,9 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, rt *route.Route, s
 		apierr.Write(w, http.StatusServiceUnavailable, "no healthy node for service "+service)
 		return
 	}
-	a := &attempt{route: rt, service: service, next: next, node: node, tried: []string{node.Id},
+	a := &attempt{route: rt, service: service, next: next, node: node,
 		path: path, rawPath: rawPath, info: info, replay: true}
+	a.tried = append(a.triedBuf[:0], node.Id)
 	a.peer, _, _ = net.SplitHostPort(r.RemoteAddr)
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		a.replay = false
@@ -155,14 +208,23 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, rt *route.Route, s
 		info.Service = service
 		info.Endpoint = path
 	}
+	if info != nil && info.Upstream == nil {
+		info.Upstream = a // set before the proxy's goroutines exist: no race
+		p.rp.ServeHTTP(w, r)
+		return
+	}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), attemptKey{}, a)))
 }
 
 // rewrite points the outbound request at the picked node.
 func rewrite(pr *httputil.ProxyRequest) {
 	a := attemptFrom(pr.In.Context())
-	pr.SetURL(nodeURL(a.node))
-	pr.Out.URL.Path, pr.Out.URL.RawPath = a.path, a.rawPath
+	// What pr.SetURL(nodeURL(a.node)) does, without building a URL: the
+	// node's scheme and address, our path, the inbound query, no Host.
+	u := pr.Out.URL
+	u.Scheme, u.Host = nodeScheme(a.node), a.node.Address
+	u.Path, u.RawPath = a.path, a.rawPath
+	pr.Out.Host = ""
 	if a.info != nil && a.info.ClientIP != a.peer {
 		// The peer is a trusted proxy: keep the chain it reported.
 		pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
@@ -172,11 +234,15 @@ func rewrite(pr *httputil.ProxyRequest) {
 
 // nodeURL is the base URL of a node: https when its metadata says so.
 func nodeURL(n *registry.Node) *url.URL {
-	scheme := "http"
+	return &url.URL{Scheme: nodeScheme(n), Host: n.Address}
+}
+
+// nodeScheme is https when the node's metadata says so, http otherwise.
+func nodeScheme(n *registry.Node) string {
 	if n.Metadata["scheme"] == "https" || n.Metadata["protocol"] == "https" {
-		scheme = "https"
+		return "https"
 	}
-	return &url.URL{Scheme: scheme, Host: n.Address}
+	return "http"
 }
 
 // UpstreamPath computes the path a proxy route sends upstream: the inbound

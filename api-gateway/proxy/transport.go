@@ -8,7 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"sync"
+	"sync/atomic"
 	"syscall"
 
 	merrors "go-micro.dev/v4/errors"
@@ -110,30 +110,41 @@ func markError(ctx context.Context, err error) error {
 // trackBody calls done once when the response body is closed. An upgraded
 // connection's body stays an io.ReadWriteCloser, as ReverseProxy needs.
 func trackBody(body io.ReadCloser, done func()) io.ReadCloser {
-	var once sync.Once
-	finish := func() { once.Do(done) }
 	if rwc, ok := body.(io.ReadWriteCloser); ok {
-		return &trackedRWC{ReadWriteCloser: rwc, done: finish}
+		return &trackedRWC{ReadWriteCloser: rwc, done: onceFunc{f: done}}
 	}
-	return &trackedBody{ReadCloser: body, done: finish}
+	return &trackedBody{ReadCloser: body, done: onceFunc{f: done}}
+}
+
+// onceFunc calls f on the first call only (sync.OnceFunc without its
+// allocations; f must not panic).
+type onceFunc struct {
+	f    func()
+	done atomic.Bool
+}
+
+func (o *onceFunc) call() {
+	if o.done.CompareAndSwap(false, true) {
+		o.f()
+	}
 }
 
 type trackedBody struct {
 	io.ReadCloser
-	done func()
+	done onceFunc
 }
 
 func (b *trackedBody) Close() error {
-	defer b.done()
+	defer b.done.call()
 	return b.ReadCloser.Close()
 }
 
 type trackedRWC struct {
 	io.ReadWriteCloser
-	done func()
+	done onceFunc
 }
 
 func (b *trackedRWC) Close() error {
-	defer b.done()
+	defer b.done.call()
 	return b.ReadWriteCloser.Close()
 }

@@ -2,11 +2,13 @@ package route
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 )
 
 // ErrDotSegment rejects paths with "." or ".." segments (also when they
-// arrive percent-encoded): they would climb out of a route's prefix.
+// arrive percent-encoded, once or more): they would climb out of a route's
+// prefix.
 var ErrDotSegment = errors.New("path contains a dot segment")
 
 // NotFoundError says why a path names no service or endpoint (404).
@@ -30,11 +32,27 @@ func quote(s string) string {
 	return `"` + strings.ToValidUTF8(s, "\uFFFD") + `"`
 }
 
-// CheckPath rejects dot segments. path is the decoded URL path.
+// maxUnescapes bounds how many layers of percent-encoding CheckPath peels.
+const maxUnescapes = 8
+
+// CheckPath rejects dot segments. path is the decoded URL path; a segment
+// that still holds percent-encoding ("%2e%2e" sent as "%252e%252e") is
+// decoded again, layer by layer, since a backend or a later hop that
+// decodes once more would see a dot segment.
 func CheckPath(path string) error {
 	for seg := range strings.SplitSeq(path, "/") {
-		if seg == "." || seg == ".." {
-			return ErrDotSegment
+		for range maxUnescapes {
+			if seg == "." || seg == ".." {
+				return ErrDotSegment
+			}
+			if !strings.Contains(seg, "%") {
+				break
+			}
+			dec, err := url.PathUnescape(seg)
+			if err != nil || dec == seg {
+				break
+			}
+			seg = dec
 		}
 	}
 	return nil

@@ -65,6 +65,11 @@ func TestResolve(t *testing.T) {
 		{name: "invalid utf8", path: "/greeter/h\xffllo", wantRoute: "default", wantErr: "not a valid method"},
 		{name: "dot dot", path: "/greeter/../admin", wantRoute: "default", wantErr: "dot"},
 		{name: "dot", path: "/greeter/./hello", wantRoute: "default", wantErr: "dot"},
+		{name: "dot dot decoded once, still encoded", path: "/greeter/%2e%2e/admin", wantRoute: "default", wantErr: "dot"},
+		{name: "dot dot encoded three times", path: "/greeter/%25252E%25252e/admin", wantRoute: "default", wantErr: "dot"},
+		{name: "encoded dot", path: "/greeter/%2E/hello", wantRoute: "default", wantErr: "dot"},
+		{name: "percent that decodes to no dot", path: "/greeter/%41bc", wantRoute: "default", wantErr: "not a valid method"},
+		{name: "broken escape", path: "/greeter/%zz", wantRoute: "default", wantErr: "not a valid method"},
 		{name: "empty segment", path: "/greeter//hello", wantRoute: "default", wantErr: "not a valid handler"},
 	}
 	for _, tt := range tests {
@@ -151,7 +156,8 @@ var endpointRE = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*\.[A-Z][A-Za-z0-9]*$`)
 // that every resolved endpoint is "Handler.Method" of exported identifiers
 // on a service with a registry-safe name.
 func FuzzRoute(f *testing.F) {
-	for _, s := range []string{"/greeter/hello", "/a/b/c", "/api/hello", "/http/x", "/%2e%2e/x", "/..", "/\xff/\x00", "//", "/a-b_c/d-e_f", "/ns/x/y/z"} {
+	for _, s := range []string{"/greeter/hello", "/a/b/c", "/api/hello", "/http/x", "/%2e%2e/x", "/..", "/\xff/\x00", "//", "/a-b_c/d-e_f", "/ns/x/y/z",
+		"/http/%252e%252e/x", "/greeter/%25%32%65%25%32%65", "/v2/%2e/..%2f"} {
 		f.Add(s, "")
 	}
 	f.Add("/greeter/hello", "go.micro.srv.")

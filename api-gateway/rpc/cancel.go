@@ -16,6 +16,12 @@ import (
 // message leaves, so nodes never see it.
 const streamTokenHeader = "X-Microlb-Stream"
 
+// nodeDeadlineHeader carries a unary call's deadline for the node, in
+// nanoseconds, from the handler to the transport, which sends it as
+// go-micro's Timeout header in place of go-micro's own (the attempt's wait,
+// longer by attemptGrace; see Handler.callContext).
+const nodeDeadlineHeader = "X-Microlb-Deadline"
+
 // cancelTransport lets a request's context end a go-micro stream. go-micro's
 // rpcStream.Recv does not watch the context, so a stream whose client went
 // away would stay open until the node's next message. Each connection the
@@ -66,8 +72,13 @@ type cancelClient struct {
 }
 
 // Send strips the token and, on the stream's first message, arranges for the
-// stream's context to close the connection.
+// stream's context to close the connection. It also turns a unary call's
+// node deadline into go-micro's Timeout header.
 func (c *cancelClient) Send(m *transport.Message) error {
+	if d, ok := m.Header[nodeDeadlineHeader]; ok {
+		delete(m.Header, nodeDeadlineHeader)
+		m.Header["Timeout"] = d
+	}
 	if tok, ok := m.Header[streamTokenHeader]; ok {
 		delete(m.Header, streamTokenHeader)
 		c.mu.Lock()

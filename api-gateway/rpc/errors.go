@@ -135,6 +135,11 @@ func toHTTP(ctx context.Context, err error, service, endpoint string, configured
 	case classPlainFailure:
 		return &merrors.Error{Id: service, Code: http.StatusInternalServerError, Detail: me.Detail, Status: http.StatusText(http.StatusInternalServerError)}
 	}
+	if me.Code == http.StatusRequestTimeout {
+		// The node gave up at the deadline the gateway sent it (go-micro's
+		// errors.Timeout): for the HTTP client the upstream timed out.
+		return timedOut
+	}
 	if me.Status == "" && me.Code >= 400 && me.Code <= 599 {
 		me.Status = http.StatusText(int(me.Code))
 	}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ type Handler struct {
 	transport *cancelTransport
 	catalog   *catalog.Catalog
 	headers   []string // canonical header names copied into metadata
+	known     func(service string) bool
 	log       *slog.Logger
 }
 
@@ -44,12 +46,16 @@ type Options struct {
 	Catalog   *catalog.Catalog
 	// Headers is the metadata allow-list; X-Request-Id is always added.
 	Headers []string
-	Log     *slog.Logger
+	// Known reports whether a service had nodes before (the selector
+	// watches it), so that losing all of them is a 503, not a 404 for an
+	// unknown service. nil: only services fixed by the route are known.
+	Known func(service string) bool
+	Log   *slog.Logger
 }
 
 // NewHandler returns an RPC handler.
 func NewHandler(o Options) *Handler {
-	h := &Handler{client: o.Client, transport: o.Transport, catalog: o.Catalog, log: o.Log}
+	h := &Handler{client: o.Client, transport: o.Transport, catalog: o.Catalog, known: o.Known, log: o.Log}
 	seen := map[string]bool{}
 	for _, name := range append([]string{middleware.RequestIDHeader}, o.Headers...) {
 		c := http.CanonicalHeaderKey(name)
@@ -161,7 +167,6 @@ func (h *Handler) callContext(r *http.Request, rt *route.Route, info *middleware
 			md[selector.DefaultHashKeyHeader] = key
 		}
 	}
-	ctx := metadata.NewContext(r.Context(), md)
 	idempotent := rt.Idempotent(r.Method)
 	rf := Retry(idempotent)
 	opts := []client.CallOption{
@@ -172,22 +177,41 @@ func (h *Handler) callContext(r *http.Request, rt *route.Route, info *middleware
 		}),
 	}
 	if rt.Timeout > 0 {
+		// The node's deadline is the route timeout (the transport puts it
+		// in the Timeout header); go-micro's own wait for the attempt runs
+		// attemptGrace longer. Otherwise the node's timeout answer arrives
+		// just as go-micro's wait ends, and go-micro v4.11.0 closes the
+		// stream while its receiving goroutine still fills the codec's
+		// buffer (a data race in client/rpc_codec.go). The request itself
+		// still ends at the route timeout: the timeout layer cancels it.
 		d := rt.Timeout
+		md[nodeDeadlineHeader] = strconv.FormatInt(int64(d), 10)
 		opts = append(opts, func(o *client.CallOptions) {
-			o.ConnectionTimeout = d // one attempt; also the node's deadline
+			o.ConnectionTimeout = d + attemptGrace
 			o.DialTimeout = min(d, 3*time.Second)
 		})
 	}
 	if rt.StreamTimeout > 0 {
 		opts = append(opts, client.WithStreamTimeout(rt.StreamTimeout))
 	}
-	return ctx, opts
+	return metadata.NewContext(r.Context(), md), opts
+}
+
+// attemptGrace is how much longer than the node's deadline go-micro waits
+// for a unary attempt; see callContext.
+const attemptGrace = time.Second
+
+// configured reports whether service is one the gateway knows to exist: the
+// route names it, or the selector watched it before. A known service
+// without nodes is a 503; an unknown one a 404.
+func (h *Handler) configured(rt *route.Route, service string) bool {
+	return rt.Service != "" || h.known != nil && h.known(service)
 }
 
 // fail writes the HTTP answer for a call error (nothing for a client that
 // left) and logs what is not the client's or the handler's doing.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, rt *route.Route, t route.Target, err error) {
-	me := toHTTP(r.Context(), err, t.Service, t.Endpoint, rt.Service != "", rt.Timeout)
+	me := toHTTP(r.Context(), err, t.Service, t.Endpoint, h.configured(rt, t.Service), rt.Timeout)
 	if me == errClientGone {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -31,7 +32,8 @@ import (
 //     a repeated parameter becomes an array; "a.b=1" nests;
 //   - an empty request is an empty body (the zero request).
 //
-// Errors are 400 (malformed JSON or query, invalid UTF-8), 413 (too large)
+// Errors are 400 (malformed JSON or query, invalid UTF-8, keys nested
+// deeper than MaxParamDepth), 413 (too large)
 // and 415 (a content type that is neither JSON nor a form).
 func Payload(r *http.Request, ep *catalog.Endpoint) ([]byte, *merrors.Error) {
 	var body []byte
@@ -47,6 +49,9 @@ func Payload(r *http.Request, ep *catalog.Endpoint) ([]byte, *merrors.Error) {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err == nil {
+			err = checkValues(q)
+		}
 		if err != nil {
 			return nil, apierr.New(http.StatusBadRequest, "malformed query: "+err.Error())
 		}
@@ -66,6 +71,9 @@ func Payload(r *http.Request, ep *catalog.Endpoint) ([]byte, *merrors.Error) {
 		return checkJSON(body)
 	case ct == "application/x-www-form-urlencoded":
 		q, err := url.ParseQuery(string(body))
+		if err == nil {
+			err = checkValues(q)
+		}
 		if err != nil {
 			return nil, apierr.New(http.StatusBadRequest, "malformed form body: "+err.Error())
 		}
@@ -95,6 +103,37 @@ func checkJSON(b []byte) ([]byte, *merrors.Error) {
 		return nil, apierr.New(http.StatusBadRequest, "malformed JSON at byte "+strconv.FormatInt(se.Offset, 10)+": "+se.Error())
 	}
 	return nil, apierr.New(http.StatusBadRequest, "malformed JSON")
+}
+
+// MaxParamDepth bounds the nesting of a query or form key ("a.b.c" is 3).
+const MaxParamDepth = 32
+
+// checkValues refuses query or form values that valuesJSON could only turn
+// into something else: invalid UTF-8 (JSON would carry U+FFFD instead) and
+// keys nested deeper than MaxParamDepth.
+func checkValues(q url.Values) error {
+	for k, vs := range q {
+		if !utf8.ValidString(k) {
+			return errors.New("a parameter name is not valid UTF-8")
+		}
+		if strings.Count(k, ".") >= MaxParamDepth {
+			return fmt.Errorf("parameter %s nests deeper than %d levels", quoteName(k), MaxParamDepth)
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return fmt.Errorf("the value of parameter %s is not valid UTF-8", quoteName(k))
+			}
+		}
+	}
+	return nil
+}
+
+// quoteName quotes a parameter name for an error detail, shortened.
+func quoteName(k string) string {
+	if len(k) > 32 {
+		return strconv.Quote(k[:32]) + "…"
+	}
+	return strconv.Quote(k)
 }
 
 // valuesJSON turns query or form values into a JSON object.

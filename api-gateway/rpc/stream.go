@@ -29,6 +29,7 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 	defer release()
 	md, _ := metadata.FromContext(ctx)
 	md[streamTokenHeader] = token
+	delete(md, nodeDeadlineHeader) // a stream's deadline is its stream timeout
 	ctx = metadata.NewContext(ctx, md)
 
 	// go-micro's generated clients open the stream with an empty request and
@@ -60,7 +61,7 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 			case errors.Is(err, io.EOF):
 				out.end()
 			default:
-				if me := toHTTP(r.Context(), err, t.Service, t.Endpoint, rt.Service != "", rt.Timeout); me != errClientGone {
+				if me := toHTTP(r.Context(), err, t.Service, t.Endpoint, h.configured(rt, t.Service), rt.Timeout); me != errClientGone {
 					out.fail(me)
 				}
 			}

@@ -17,7 +17,18 @@ const (
 	rpcService = "greeter"
 	rpcPath    = "/greeter/Greeter/Hello"
 	rpcBody    = `{"name":"bench"}`
+	// rpcReadQuery is the same call as a read: GET with the request's
+	// fields in the query. GET is idempotent, so the gateway may retry it
+	// on another node when its node dies mid-call; the failover stage uses
+	// it, as a user would for a read.
+	rpcReadQuery = "?name=bench"
 )
+
+// producerGrace is the producers' --grace: how long a producer keeps
+// serving after deregistering on SIGTERM. The harness stops them only at
+// the end of a stage, when nobody calls them any more, so the default's
+// wait is just teardown time; the drain of in-flight calls stays.
+const producerGrace = "200ms"
 
 // producer is one started producer node.
 type producer struct {
@@ -41,7 +52,7 @@ func (h *harness) startProducers(n int, registry string) ([]producer, error) {
 		srv, web := addrs[2*i], addrs[2*i+1]
 		p, err := h.g.Start(proc.Spec{Name: "producer", Bin: bin, Env: []string{h.o.gomaxprocs()},
 			Args: []string{"--server_address", srv, "--http_address", web,
-				"--registry", "consul", "--registry_address", registry}})
+				"--registry", "consul", "--registry_address", registry, "--grace", producerGrace}})
 		if err != nil {
 			return nil, err
 		}

@@ -40,6 +40,7 @@ func Markdown(w io.Writer, r *Results) error {
 
 	writeLoad(&b, r)
 	writeGoals(&b, r)
+	writeMeaning(&b, r)
 	writeStages(&b, r)
 	writeMethod(&b)
 	_, err := io.WriteString(w, b.String())
@@ -191,7 +192,7 @@ func writeMethod(b *strings.Builder) {
 - Everything runs on one machine over loopback. Other work may share the machine; the load table above says how much of it did.
 - Stage 2 and 3 targets are compared in back-to-back pairs, alternating which runs first (A B, B A, …); the ratios are taken within each pair and the median is reported. Absolute requests/s are context only.
 - Peers are configured in ` + "`bench/peers/`" + `: keepalive to the upstreams, access logs off, the same worker budget.
-- Stage 4 uses a Go closed-loop client (every request timed) instead of wrk, to see the seconds after the kill on their own; "last picked" comes from the gateway's admin pick counters, read every 50 ms.
+- Stage 4 uses a Go closed-loop client (every request timed) instead of wrk, to see the seconds after the kill on their own; it sends a read, ` + "`GET /greeter/Greeter/Hello?name=bench`" + `, which the gateway may retry on another node (the route's default of one retry) when the killed node cuts a call short. "Last picked" comes from the gateway's admin pick counters, read every 50 ms.
 - Stage 5 deregisters one of three nodes through Consul's HTTP API and picks from each selector every ~0.2 ms until the node has not been picked for a quiet period.
 `)
 }

@@ -164,3 +164,33 @@ func TestSVGHasOneBarPerTarget(t *testing.T) {
 		t.Fatalf("chart panels = %+v", c.Panels)
 	}
 }
+
+func TestMarkdownExplainsMissedTargetsOnly(t *testing.T) {
+	var b bytes.Buffer
+	if err := Markdown(&b, sample()); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	if !strings.Contains(md, "## What the numbers mean") {
+		t.Error("no \"What the numbers mean\" section")
+	}
+	// sample() misses the selector's 3-node target and does not measure RPC.
+	if !strings.Contains(md, "**selector pick, 3 nodes** (target ≥ 10× go-micro default, measured 8.50× (slowest: hash)).") {
+		t.Error("the missed selector target is not explained")
+	}
+	if strings.Contains(md, "**HTTP → RPC req/s**") {
+		t.Error("an unmeasured target is explained as missed")
+	}
+	for what := range whyMissed {
+		found := false
+		for _, g := range Goals(sample()) {
+			found = found || g.What == what
+		}
+		if !found {
+			t.Errorf("whyMissed explains %q, which is no target", what)
+		}
+	}
+	if t.Failed() {
+		t.Log(md)
+	}
+}
