@@ -46,8 +46,7 @@ type Agent struct {
 // its own temporary directory, waits until it has elected itself leader, and
 // registers a cleanup that kills it and removes the directory. It fails the
 // test, with the tail of the agent's log, if the agent does not come up within
-// 30 s. Dev mode keeps all state in memory, so Restart loses every
-// registration and KV entry.
+// 30 s. Dev mode keeps the catalog and KV in memory; see Restart.
 func Start(t testing.TB) *Agent {
 	t.Helper()
 	skipIfRequested(t)
@@ -188,7 +187,8 @@ func (a *Agent) Stop() {
 
 // Restart stops the agent if it runs, starts it again on the same ports with
 // the same directory and flags, and waits until it knows a leader. A dev agent
-// (from Start) comes back empty: dev mode keeps its state only in memory. A
+// (from Start) loses its catalog and KV, which dev mode keeps in memory, but
+// may restore the services registered through it from its data directory. A
 // cluster server keeps its data dir; use Cluster.Restart to also wait until it
 // has rejoined.
 func (a *Agent) Restart(t testing.TB) {

