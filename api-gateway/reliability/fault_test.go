@@ -297,12 +297,13 @@ routes:
 }
 
 // TestSlowProducer sends 10,000 requests, half RPC and half proxied, to a
-// producer slower (200 ms) than the route timeout (20 ms): each is a 504
+// producer far slower (2 s) than the route timeout (20 ms), so that even a
+// badly loaded machine's late timers cannot let it answer first: each is a 504
 // with go-micro error JSON, and the gateway's goroutines and heap are back
 // where they were once the load ends.
 func TestSlowProducer(t *testing.T) {
 	agent := consultest.Start(t)
-	startProducer(t, agent.Addr, "--latency", "200ms")
+	startProducer(t, agent.Addr, "--latency", "2s")
 	waitRegistered(t, agent.Addr, "greeter", 1)
 	waitRegistered(t, agent.Addr, "greeter-http", 1)
 	// The log goes nowhere: 10,000 access lines kept in memory would be

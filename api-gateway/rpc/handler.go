@@ -198,8 +198,11 @@ func (h *Handler) callContext(r *http.Request, rt *route.Route, info *middleware
 }
 
 // attemptGrace is how much longer than the node's deadline go-micro waits
-// for a unary attempt; see callContext.
-const attemptGrace = time.Second
+// for a unary attempt; see callContext. It is generous because go-micro
+// v4.11.0 closes the attempt's stream under its own receiving goroutine when
+// this wait runs out (a data race inside go-micro's client), which a loaded
+// machine reached with 1 s.
+const attemptGrace = 5 * time.Second
 
 // configured reports whether service is one the gateway knows to exist: the
 // route names it, or the selector watched it before. A known service
