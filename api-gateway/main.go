@@ -59,6 +59,7 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	gateway.TuneGC()
 	return g.ListenAndServe(ctx)
 }
 

@@ -52,11 +52,9 @@ func (g *Gateway) ListenAndServe(ctx context.Context) error {
 // no admin listener) until ctx ends or a listener fails. It logs one line
 // saying where it listens. When ctx ends it stops accepting, lets in-flight
 // requests finish for the configured shutdown timeout, then closes what is
-// left (long streams) and the gateway. Unless the GOGC variable says
-// otherwise, it sets the process's garbage-collection target to gcPercent.
+// left (long streams) and the gateway.
 func (g *Gateway) Serve(ctx context.Context, pub, adm net.Listener) error {
 	defer g.Close()
-	tuneGC()
 	servers := []*http.Server{g.NewServer(g.handler)}
 	listeners := []net.Listener{JSONErrors(pub)}
 	adminAddr := ""
@@ -134,8 +132,10 @@ func isLoopback(a net.Addr) bool {
 // and the gateway spent about 8% less CPU per proxied request.
 const gcPercent = 400
 
-// tuneGC applies gcPercent unless GOGC is set: an operator's setting wins.
-func tuneGC() {
+// TuneGC applies gcPercent unless GOGC is set: an operator's setting wins.
+// It changes a process-wide setting, so the gateway binary calls it, not
+// Serve: a program that embeds the gateway decides for itself.
+func TuneGC() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(gcPercent)
 	}
