@@ -1,13 +1,13 @@
 package middleware
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // RequestIDHeader carries the request ID in both directions.
@@ -50,25 +50,8 @@ type infoWriter struct {
 	w    Writer
 }
 
-// newRequestID returns a random (version 4) UUID, as uuid.NewString does,
-// with one allocation instead of two.
-func newRequestID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:])  // crypto/rand never fails (and panics if it could not)
-	u[6] = u[6]&0x0f | 0x40 // version 4
-	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	var s [36]byte
-	hex.Encode(s[0:8], u[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], u[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], u[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], u[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], u[10:])
-	return string(s[:])
-}
+// newRequestID returns a random (version 4) UUID.
+func newRequestID() string { return uuid.NewString() }
 
 func validRequestID(id string) bool {
 	if id == "" || len(id) > 128 {
