@@ -244,6 +244,12 @@ type testGateway struct {
 // newTestGateway builds a gateway from YAML over reg.
 func newTestGateway(t testing.TB, reg registry.Registry, yaml string) *testGateway {
 	t.Helper()
+	return newGatewayWith(t, reg, yaml, nil)
+}
+
+// newGatewayWith is newTestGateway with its options adjusted by mod (nil: none).
+func newGatewayWith(t testing.TB, reg registry.Registry, yaml string, mod func(*Options)) *testGateway {
+	t.Helper()
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -252,8 +258,11 @@ func newTestGateway(t testing.TB, reg registry.Registry, yaml string) *testGatew
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
-	g, err := New(Options{Config: cfg, Registry: reg, Logger: log})
+	o := Options{Config: cfg, Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
+	if mod != nil {
+		mod(&o)
+	}
+	g, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

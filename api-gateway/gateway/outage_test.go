@@ -81,7 +81,7 @@ func TestAllNodesGone(t *testing.T) {
 	// nodes for 10 s.
 	sel := selector.New(gselector.Registry(reg))
 	t.Cleanup(func() { sel.Close() })
-	g := newSecureGateway(t, reg, "routes: [{name: api, path: /api, service: greeter, endpoint: Greeter.Hello}]", func(o *Options) { o.Selector = sel })
+	g := newGatewayWith(t, reg, "routes: [{name: api, path: /api, service: greeter, endpoint: Greeter.Hello}]", func(o *Options) { o.Selector = sel })
 	for _, p := range []string{"/greeter/hello?name=x", "/greeter-http/x", "/api?name=x"} {
 		if code, _, body := do(t, "GET", g.url+p, ""); code != 200 {
 			t.Fatalf("%s: %d %s", p, code, body)

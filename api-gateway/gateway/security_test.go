@@ -74,38 +74,6 @@ func (d *dialRecorder) dialled() []string {
 	return slices.Clone(d.addrs)
 }
 
-// newSecureGateway is newTestGateway with its options adjusted by mod.
-func newSecureGateway(t *testing.T, reg registry.Registry, yaml string, mod func(*Options)) *testGateway {
-	t.Helper()
-	cfg, err := config.Parse([]byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	o := Options{Config: cfg, Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
-	if mod != nil {
-		mod(&o)
-	}
-	g, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := httptest.NewUnstartedServer(g.Handler())
-	pub.Config = g.NewServer(g.Handler())
-	pub.Listener = JSONErrors(pub.Listener)
-	pub.Start()
-	adm := httptest.NewServer(g.AdminHandler())
-	t.Cleanup(func() {
-		pub.Close()
-		adm.Close()
-		g.Close()
-	})
-	return &testGateway{Gateway: g, url: pub.URL, admin: adm.URL, logs: logs}
-}
-
 // TestForwardedHeadersStripped sends spoofed forwarding headers from an
 // untrusted client: the proxied backend sees only what the gateway set
 // (X-Forwarded-For is the client's address, X-Forwarded-Host the Host it
@@ -223,7 +191,7 @@ func TestNotAnOpenProxy(t *testing.T) {
 	startGreeter(t, reg, "a", nil)
 	echoAddr, seen := headerEcho(t, reg, "echo-http")
 	dials := &dialRecorder{}
-	g := newSecureGateway(t, reg, "", func(o *Options) { o.HTTPTransport = dials.transport() })
+	g := newGatewayWith(t, reg, "", func(o *Options) { o.HTTPTransport = dials.transport() })
 	tests := []struct {
 		name, req string
 		want      int
