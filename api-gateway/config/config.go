@@ -117,6 +117,10 @@ type RouteOptions struct {
 	// StreamTimeout bounds a whole streamed response (SSE, NDJSON, a
 	// streamed proxy body); 0 in a route means inherit.
 	StreamTimeout time.Duration `yaml:"stream_timeout"`
+	// PerTryTimeout bounds each attempt inside Timeout: an idempotent
+	// request whose attempt times out is retried on another node, and the
+	// node counts a failure. 0: an attempt may use all of Timeout.
+	PerTryTimeout time.Duration `yaml:"per_try_timeout"`
 	// Retries is how many extra attempts, each on a different node.
 	Retries *int `yaml:"retries"`
 	// RetryNonIdempotent lets POST, PATCH and the like retry after the

@@ -24,6 +24,9 @@ func (o RouteOptions) Merge(def RouteOptions) RouteOptions {
 	if o.StreamTimeout == 0 {
 		o.StreamTimeout = def.StreamTimeout
 	}
+	if o.PerTryTimeout == 0 {
+		o.PerTryTimeout = def.PerTryTimeout
+	}
 	if o.Retries == nil {
 		o.Retries = def.Retries
 	}
@@ -228,8 +231,11 @@ func (o *RouteOptions) validate(where string) []error {
 			add("%v", err)
 		}
 	}
-	if o.Timeout < 0 || o.StreamTimeout < 0 {
+	if o.Timeout < 0 || o.StreamTimeout < 0 || o.PerTryTimeout < 0 {
 		add("timeouts must not be negative")
+	}
+	if o.PerTryTimeout > 0 && o.Timeout > 0 && o.PerTryTimeout > o.Timeout {
+		add("per_try_timeout (%s) must not exceed timeout (%s)", o.PerTryTimeout, o.Timeout)
 	}
 	if o.Retries != nil && (*o.Retries < 0 || *o.Retries > 10) {
 		add("retries must be between 0 and 10")

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"go-micro.dev/v4/client"
 	"go-micro.dev/v4/registry"
 	gselector "go-micro.dev/v4/selector"
 	"go-micro.dev/v4/transport"
@@ -46,7 +45,8 @@ type Options struct {
 	// with the configuration's default strategy and EmptyHold (closed by
 	// Close).
 	Selector *selector.Selector
-	// Transport is the go-micro transport of RPCs (nil: HTTP transport).
+	// Transport is the go-micro transport of mucp streams (nil: HTTP
+	// transport); unary RPCs use the rpc package's own pooled connections.
 	Transport transport.Transport
 	// HTTPTransport is the proxy's transport (nil: proxy.NewTransport()).
 	HTTPTransport http.RoundTripper
@@ -64,7 +64,6 @@ type Gateway struct {
 	ownSel    bool
 	table     *route.Table
 	catalog   *catalog.Catalog
-	client    client.Client
 	rpc       *rpc.Handler
 	proxy     *proxy.Proxy
 	httpRT    http.RoundTripper
@@ -120,10 +119,7 @@ func New(o Options) (*Gateway, error) {
 			selector.WithEmptyHold(EmptyHold)), true
 	}
 	g.catalog = catalog.New(o.Registry, cfg.CatalogTTL)
-	var ct = o.Transport
-	c, cancelTr := rpc.NewClient(g.sel, ct)
-	g.client = c
-	g.rpc = rpc.NewHandler(rpc.Options{Client: c, Transport: cancelTr, Catalog: g.catalog, Headers: cfg.Metadata.Headers, Known: g.sel.Watching, Log: g.log})
+	g.rpc = rpc.NewHandler(rpc.Options{Selector: g.sel, Transport: o.Transport, Catalog: g.catalog, Headers: cfg.Metadata.Headers, Known: g.sel.Watching, Log: g.log})
 	g.httpRT = o.HTTPTransport
 	if g.httpRT == nil {
 		g.httpRT = proxy.NewTransport()
@@ -151,6 +147,7 @@ func (g *Gateway) Routes() []*route.Route { return g.table.Routes() }
 // gateway built the selector).
 func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
+		g.rpc.Close()
 		if g.ownSel {
 			g.sel.Close()
 		}

@@ -13,11 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go-micro.dev/v4/client"
-	"go-micro.dev/v4/registry"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
-	"github.com/microlb/microlb/api-gateway/rpc"
 	"github.com/microlb/microlb/selector"
 )
 
@@ -153,27 +150,7 @@ func (g *Gateway) testCalls(w http.ResponseWriter, r *http.Request) {
 // with the strategy and reports the node that answered.
 func (g *Gateway) testRPC(service string, strategy selector.Strategy) func(context.Context, string, int) (string, error) {
 	return func(ctx context.Context, endpoint string, i int) (string, error) {
-		var served string
-		record := func(next client.CallFunc) client.CallFunc {
-			return func(ctx context.Context, node *registry.Node, req client.Request, rsp any, opts client.CallOptions) error {
-				err := next(ctx, node, req, rsp, opts)
-				if err == nil {
-					served = node.Id
-				}
-				return err
-			}
-		}
-		rf := rpc.Retry(true) // test calls are reads: retry on another node
-		body := json.RawMessage(`{}`)
-		var rsp json.RawMessage
-		req := g.client.NewRequest(service, endpoint, &body, client.WithContentType("application/json"))
-		err := g.client.Call(ctx, req, &rsp,
-			client.WithSelectOption(selector.UseStrategy(strategy), selector.WithKey("test-"+strconv.Itoa(i))),
-			client.WithCallWrapper(record), client.WithRetries(1), client.WithRequestTimeout(testCallTimeout),
-			client.WithRetry(func(ctx context.Context, req client.Request, n int, err error) (bool, error) {
-				return rf(ctx, req, n, err)
-			}))
-		return served, err
+		return g.rpc.Call(ctx, service, endpoint, []byte("{}"), strategy, "test-"+strconv.Itoa(i), testCallTimeout)
 	}
 }
 

@@ -36,9 +36,11 @@ type Route struct {
 	HashKey            KeySource
 	Timeout            time.Duration
 	StreamTimeout      time.Duration
+	PerTryTimeout      time.Duration // each attempt's bound inside Timeout; 0: none
 	Retries            int
 	RetryNonIdempotent bool
 	MaxBodyBytes       int64
+	MaxResponseBytes   int64 // a buffered upstream answer's cap; 0: the package default
 	Auth               config.RouteAuth
 	RateLimit          *config.RateLimit
 	CORS               *config.CORS
@@ -114,6 +116,7 @@ func compile(cr *config.Route, cfg *config.Config) (*Route, error) {
 		Rewrite:       strings.TrimSuffix(cr.Rewrite, "/"),
 		Timeout:       o.Timeout,
 		StreamTimeout: o.StreamTimeout,
+		PerTryTimeout: o.PerTryTimeout,
 		MaxBodyBytes:  o.MaxBodyBytes,
 		RateLimit:     o.RateLimit,
 		CORS:          cr.CORS,

@@ -7,20 +7,12 @@ import (
 	"sync/atomic"
 
 	"go-micro.dev/v4/transport"
-
-	"github.com/microlb/microlb/api-gateway/middleware"
 )
 
 // streamTokenHeader carries a stream's token from the handler to the
 // transport inside go-micro's metadata; the transport removes it before the
 // message leaves, so nodes never see it.
 const streamTokenHeader = "X-Microlb-Stream"
-
-// nodeDeadlineHeader carries a unary call's deadline for the node, in
-// nanoseconds, from the handler to the transport, which sends it as
-// go-micro's Timeout header in place of go-micro's own (the attempt's wait,
-// longer by attemptGrace; see Handler.callContext).
-const nodeDeadlineHeader = "X-Microlb-Deadline"
 
 // cancelTransport lets a request's context end a go-micro stream. go-micro's
 // rpcStream.Recv does not watch the context, so a stream whose client went
@@ -32,9 +24,8 @@ const nodeDeadlineHeader = "X-Microlb-Deadline"
 // http transport's Close is safe during a Recv, while the codec's buffers
 // are not.
 //
-// Unary calls are left alone: go-micro's Call already returns when the
-// context ends, and closing their pooled connection would make the selector
-// count the client's departure against the node.
+// Only streams go through it: unary calls use mucpTransport, whose requests
+// end with their context.
 type cancelTransport struct {
 	transport.Transport
 	next    atomic.Uint64
@@ -72,22 +63,14 @@ type cancelClient struct {
 }
 
 // Send strips the token and, on the stream's first message, arranges for the
-// stream's context to close the connection. It also turns a unary call's
-// node deadline into go-micro's Timeout header.
+// stream's context to close the connection.
 func (c *cancelClient) Send(m *transport.Message) error {
-	if d, ok := m.Header[nodeDeadlineHeader]; ok {
-		delete(m.Header, nodeDeadlineHeader)
-		m.Header["Timeout"] = d
-	}
 	if tok, ok := m.Header[streamTokenHeader]; ok {
 		delete(m.Header, streamTokenHeader)
 		c.mu.Lock()
 		if !c.bound {
 			if v, ok := c.t.streams.Load(tok); ok {
 				c.bound = true
-				if info := middleware.InfoFrom(v.(context.Context)); info != nil {
-					info.SetNode(c.addr) // go-micro does not tell a stream's node id
-				}
 				c.stop = context.AfterFunc(v.(context.Context), func() { c.Client.Close() })
 			}
 		}

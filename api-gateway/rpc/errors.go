@@ -113,6 +113,9 @@ func toHTTP(ctx context.Context, err error, service, endpoint string, configured
 		}
 		return errClientGone
 	}
+	if isTooLarge(err) {
+		return apierr.New(http.StatusBadGateway, asMicro(err).Detail)
+	}
 	c, me := classify(err)
 	switch c {
 	case classNotFound:

@@ -18,8 +18,9 @@ import (
 	"time"
 
 	"go-micro.dev/v4/client"
-	raw "go-micro.dev/v4/codec/bytes"
 	"go-micro.dev/v4/metadata"
+	gselector "go-micro.dev/v4/selector"
+	"go-micro.dev/v4/transport"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/catalog"
@@ -30,8 +31,12 @@ import (
 
 // Handler serves RPC routes.
 type Handler struct {
-	client    client.Client
-	transport *cancelTransport
+	sel       *selector.Selector
+	mucp      *mucpTransport   // unary calls to mucp nodes
+	grpc      grpcBackend      // unary calls to gRPC nodes
+	streams   client.Client    // go-micro's client: streams of mucp nodes
+	grpcc     client.Client    // go-micro's gRPC client: streams of gRPC nodes
+	transport *cancelTransport // under streams: a client that leaves ends its stream
 	catalog   *catalog.Catalog
 	headers   []string // canonical header names copied into metadata
 	known     func(service string) bool
@@ -40,11 +45,18 @@ type Handler struct {
 
 // Options configure a Handler.
 type Options struct {
-	// Client is a client from NewClient; Transport is its cancelTransport.
-	Client    client.Client
-	Transport *cancelTransport
+	// Selector picks the nodes (required).
+	Selector *selector.Selector
+	// Transport is the go-micro transport of mucp streams (nil: go-micro's
+	// HTTP transport). Unary calls to mucp nodes use pooled HTTP/1.1
+	// connections of their own (see mucpTransport); gRPC nodes use go-micro's
+	// gRPC client plugin.
+	Transport transport.Transport
 	Catalog   *catalog.Catalog
 	// Headers is the metadata allow-list; X-Request-Id is always added.
+	// Headers that carry credentials, framing or the gateway's own metadata
+	// are never copied from the client, whatever the list says (see
+	// reservedHeader).
 	Headers []string
 	// Known reports whether a service had nodes before (the selector
 	// watches it), so that losing all of them is a 503, not a 404 for an
@@ -55,11 +67,14 @@ type Options struct {
 
 // NewHandler returns an RPC handler.
 func NewHandler(o Options) *Handler {
-	h := &Handler{client: o.Client, transport: o.Transport, catalog: o.Catalog, known: o.Known, log: o.Log}
+	streams, ct := newStreamClient(o.Selector, o.Transport)
+	grpcc := newGRPCClient(o.Selector)
+	h := &Handler{sel: o.Selector, mucp: newMucpTransport(), grpc: grpcBackend{grpcc}, streams: streams, grpcc: grpcc,
+		transport: ct, catalog: o.Catalog, known: o.Known, log: o.Log}
 	seen := map[string]bool{}
 	for _, name := range append([]string{middleware.RequestIDHeader}, o.Headers...) {
 		c := http.CanonicalHeaderKey(name)
-		if !seen[c] && c != selector.DefaultHashKeyHeader {
+		if !seen[c] && (c == middleware.RequestIDHeader || !reservedHeader(c)) {
 			seen[c] = true
 			h.headers = append(h.headers, c)
 		}
@@ -68,6 +83,30 @@ func NewHandler(o Options) *Handler {
 		h.log = slog.Default()
 	}
 	return h
+}
+
+// reservedHeader reports whether a client's header of this canonical name
+// must never become RPC metadata: credentials, HTTP framing, go-micro's own
+// protocol headers and the headers the gateway sets itself (the hash key,
+// the principal, the client address).
+func reservedHeader(c string) bool {
+	switch c {
+	case "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "Host", "Content-Length",
+		"Content-Type", "Accept", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Te", "Trailer",
+		"Timeout", "X-Auth-Principal", "X-Real-Ip", "True-Client-Ip", "Forwarded", selector.DefaultHashKeyHeader:
+		return true
+	}
+	for _, p := range []string{"Micro-", "X-Micro-", "X-Microlb-", "X-Forwarded-", "Proxy-", "Grpc-", ":"} {
+		if strings.HasPrefix(c, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Close releases the connections the handler keeps.
+func (h *Handler) Close() {
+	h.mucp.http.CloseIdleConnections()
 }
 
 // Stream formats.
@@ -94,15 +133,19 @@ func wantStream(r *http.Request) string {
 // Serve calls the endpoint the target names and writes the answer.
 func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, rt *route.Route, t route.Target, svc *catalog.Service) {
 	info := middleware.InfoFrom(r.Context())
-	if info != nil {
-		info.Endpoint = t.Endpoint
-	}
 	var ep *catalog.Endpoint
 	if svc != nil && len(svc.Endpoints) > 0 {
-		if ep = svc.Endpoints[t.Endpoint]; ep == nil {
+		if ep = findEndpoint(svc, t.Endpoint); ep == nil {
+			if info != nil {
+				info.Endpoint = t.Endpoint
+			}
 			apierr.Write(w, http.StatusNotFound, "unknown endpoint "+t.Endpoint+" on service "+t.Service)
 			return
 		}
+		t.Endpoint = ep.Name // the registry's spelling: /svc/greeter/hello is Greeter.Hello
+	}
+	if info != nil {
+		info.Endpoint = t.Endpoint
 	}
 	body, perr := Payload(r, ep)
 	if perr != nil {
@@ -117,18 +160,17 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, rt *route.Route,
 			format = formatNDJSON
 		}
 	}
-	ctx, opts := h.callContext(r, rt, info)
+	md, sopts := h.callMetadata(r, rt, info)
 	if streaming {
-		h.stream(ctx, w, r, rt, t, body, format, opts)
+		h.stream(metadata.NewContext(r.Context(), md), w, r, rt, t, body, format, sopts)
 		return
 	}
-	req := h.client.NewRequest(t.Service, t.Endpoint, &raw.Frame{Data: body}, client.WithContentType("application/json"))
-	var rsp raw.Frame
-	if err := h.client.Call(ctx, req, &rsp, opts...); err != nil {
+	c := &unaryCall{service: t.Service, endpoint: t.Endpoint, body: body, md: md, maxResponse: maxResponse(rt)}
+	data, _, err := h.unary(r.Context(), rt, c, rt.Idempotent(r.Method), sopts)
+	if err != nil {
 		h.fail(w, r, rt, t, err)
 		return
 	}
-	data := rsp.Data
 	if len(data) == 0 {
 		data = []byte("{}\n")
 	}
@@ -139,15 +181,63 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, rt *route.Route,
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
 	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(data)
 }
 
-// callContext builds the call's context (metadata from the allow-list, the
-// request ID, the client address, the authenticated principal and the hash
-// key) and its call options (strategy, retries, per-attempt timeout).
-func (h *Handler) callContext(r *http.Request, rt *route.Route, info *middleware.Info) (context.Context, []client.CallOption) {
-	md := make(metadata.Metadata, len(h.headers)+4)
+// DefaultMaxResponse caps a unary answer when the route sets no cap.
+const DefaultMaxResponse = 8 << 20
+
+func maxResponse(rt *route.Route) int64 {
+	if rt.MaxResponseBytes > 0 {
+		return rt.MaxResponseBytes
+	}
+	return DefaultMaxResponse
+}
+
+// Call makes one unary call of endpoint on service with the strategy (and
+// hash key), retried once on another node when it did not reach a handler,
+// and returns the id of the node that answered. The admin listener's test
+// calls use it.
+func (h *Handler) Call(ctx context.Context, service, endpoint string, body []byte, strategy selector.Strategy, key string, timeout time.Duration) (node string, err error) {
+	rt := &route.Route{Retries: 1, Timeout: timeout}
+	c := &unaryCall{service: service, endpoint: endpoint, body: body, md: map[string]string{}, maxResponse: 1 << 20}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, n, err := h.unary(ctx, rt, c, true, []gselector.SelectOption{selector.UseStrategy(strategy), selector.WithKey(key)})
+	if err != nil {
+		return "", err
+	}
+	return n.Id, nil
+}
+
+// findEndpoint returns the endpoint of svc called name, or, failing that,
+// the one whose name matches it but for case ("Greeter.Hello" for
+// "Greeter.HELLO", as the path /svc/greeter/hello resolves to
+// "Greeter.Hello" while the registry may say "Greeter.hello"); nil when there
+// is none or more than one.
+func findEndpoint(svc *catalog.Service, name string) *catalog.Endpoint {
+	if ep := svc.Endpoints[name]; ep != nil {
+		return ep
+	}
+	var found *catalog.Endpoint
+	for n, ep := range svc.Endpoints {
+		if strings.EqualFold(n, name) {
+			if found != nil {
+				return nil
+			}
+			found = ep
+		}
+	}
+	return found
+}
+
+// callMetadata builds the call's metadata (the allow-list, the request ID,
+// the client address, the authenticated principal and the hash key; all
+// under canonical names) and its select options (strategy, hash key).
+func (h *Handler) callMetadata(r *http.Request, rt *route.Route, info *middleware.Info) (map[string]string, []gselector.SelectOption) {
+	md := make(map[string]string, len(h.headers)+4)
 	for _, name := range h.headers {
 		if v := r.Header.Get(name); v != "" {
 			md[name] = v
@@ -162,47 +252,15 @@ func (h *Handler) callContext(r *http.Request, rt *route.Route, info *middleware
 			md["X-Auth-Principal"] = info.Principal
 		}
 	}
+	sopts := []gselector.SelectOption{selector.UseStrategy(rt.Strategy)}
 	if rt.Strategy == selector.Hash && rt.HashKey.Kind != "" {
 		if key := rt.HashKey.Key(r, clientIP); key != "" {
 			md[selector.DefaultHashKeyHeader] = key
+			sopts = append(sopts, selector.WithKey(key))
 		}
 	}
-	idempotent := rt.Idempotent(r.Method)
-	rf := Retry(idempotent)
-	opts := []client.CallOption{
-		client.WithSelectOption(selector.UseStrategy(rt.Strategy)),
-		client.WithRetries(rt.Retries),
-		client.WithRetry(func(ctx context.Context, req client.Request, n int, err error) (bool, error) {
-			return rf(ctx, req, n, err)
-		}),
-	}
-	if rt.Timeout > 0 {
-		// The node's deadline is the route timeout (the transport puts it
-		// in the Timeout header); go-micro's own wait for the attempt runs
-		// attemptGrace longer. Otherwise the node's timeout answer arrives
-		// just as go-micro's wait ends, and go-micro v4.11.0 closes the
-		// stream while its receiving goroutine still fills the codec's
-		// buffer (a data race in client/rpc_codec.go). The request itself
-		// still ends at the route timeout: the timeout layer cancels it.
-		d := rt.Timeout
-		md[nodeDeadlineHeader] = strconv.FormatInt(int64(d), 10)
-		opts = append(opts, func(o *client.CallOptions) {
-			o.ConnectionTimeout = d + attemptGrace
-			o.DialTimeout = min(d, 3*time.Second)
-		})
-	}
-	if rt.StreamTimeout > 0 {
-		opts = append(opts, client.WithStreamTimeout(rt.StreamTimeout))
-	}
-	return metadata.NewContext(r.Context(), md), opts
+	return md, sopts
 }
-
-// attemptGrace is how much longer than the node's deadline go-micro waits
-// for a unary attempt; see callContext. It is generous because go-micro
-// v4.11.0 closes the attempt's stream under its own receiving goroutine when
-// this wait runs out (a data race inside go-micro's client), which a loaded
-// machine reached with 1 s.
-const attemptGrace = 5 * time.Second
 
 // configured reports whether service is one the gateway knows to exist: the
 // route names it, or the selector watched it before. A known service

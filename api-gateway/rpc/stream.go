@@ -12,8 +12,11 @@ import (
 	raw "go-micro.dev/v4/codec/bytes"
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/metadata"
+	"go-micro.dev/v4/registry"
+	gselector "go-micro.dev/v4/selector"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
+	"github.com/microlb/microlb/api-gateway/middleware"
 	"github.com/microlb/microlb/api-gateway/route"
 )
 
@@ -22,33 +25,16 @@ import (
 // "end" event so that EventSource does not reconnect) or as NDJSON (one
 // JSON document per line). An error before the first message is an
 // ordinary HTTP error; after it, SSE gets an "error" event and NDJSON a last
-// line with the go-micro error. The client leaving closes the stream's
-// connection (see cancelTransport), which ends the node's handler.
-func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, r *http.Request, rt *route.Route, t route.Target, body []byte, format string, opts []client.CallOption) {
-	token, release := h.transport.register(r.Context())
-	defer release()
-	md, _ := metadata.FromContext(ctx)
-	md[streamTokenHeader] = token
-	delete(md, nodeDeadlineHeader) // a stream's deadline is its stream timeout
-	ctx = metadata.NewContext(ctx, md)
-
-	// go-micro's generated clients open the stream with an empty request and
-	// send the real one as the first message; nodes expect exactly that.
-	req := h.client.NewRequest(t.Service, t.Endpoint, &raw.Frame{Data: []byte("{}")},
-		client.WithContentType("application/json"), client.StreamingRequest())
-	st, err := h.client.Stream(ctx, req, opts...)
+// line with the go-micro error. The client leaving ends the stream: a mucp
+// stream's connection is closed (see cancelTransport), a gRPC stream is
+// cancelled with its context.
+func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, r *http.Request, rt *route.Route, t route.Target, body []byte, format string, sopts []gselector.SelectOption) {
+	st, err := h.openStream(ctx, r, rt, t, body, sopts)
 	if err != nil {
 		h.fail(w, r, rt, t, err)
 		return
 	}
 	defer st.Close()
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	if err := st.Send(&raw.Frame{Data: body}); err != nil {
-		h.fail(w, r, rt, t, err)
-		return
-	}
 	var out messageWriter
 	for n := 0; ; n++ {
 		var f raw.Frame
@@ -74,6 +60,76 @@ func (h *Handler) stream(ctx context.Context, w http.ResponseWriter, r *http.Req
 			return // the client is gone; the deferred Close ends the stream
 		}
 	}
+}
+
+// openStream opens the stream on one node and sends the request, trying
+// another node, as Retry allows, when opening fails. go-micro's generated
+// clients open a mucp stream with an empty request and send the real one as
+// the first message, and nodes expect exactly that; go-micro's gRPC client
+// sends nothing on opening, so the first message is the request there too.
+func (h *Handler) openStream(ctx context.Context, r *http.Request, rt *route.Route, t route.Target, body []byte, sopts []gselector.SelectOption) (client.Stream, error) {
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	next, err := h.sel.Select(t.Service, sopts...)
+	if err != nil {
+		return nil, selectError(t.Service, err)
+	}
+	retry := Retry(rt.Idempotent(r.Method))
+	info := middleware.InfoFrom(ctx)
+	var last error
+	for i := 0; i <= rt.Retries; i++ {
+		node, err := next()
+		if err != nil {
+			if last != nil {
+				return nil, last
+			}
+			return nil, selectError(t.Service, err)
+		}
+		if info != nil {
+			info.SetNode(node.Id)
+		}
+		st, err := h.openOn(ctx, r, rt, t, node, body)
+		h.mark(ctx, ctx, t.Service, node, err)
+		if err == nil {
+			return st, nil
+		}
+		last = err
+		if ok, _ := retry(ctx, nil, i, err); !ok {
+			return nil, err
+		}
+	}
+	return nil, last
+}
+
+// openOn opens the stream on node and sends the request.
+func (h *Handler) openOn(ctx context.Context, r *http.Request, rt *route.Route, t route.Target, node *registry.Node, body []byte) (client.Stream, error) {
+	cl := h.streams
+	req := []byte("{}")
+	if isGRPC(node) {
+		cl = h.grpcc
+	} else {
+		token, release := h.transport.register(r.Context())
+		defer release() // the connection binds to the context on its first message
+		md, _ := metadata.FromContext(ctx)
+		md = metadata.Copy(md)
+		md[streamTokenHeader] = token
+		ctx = metadata.NewContext(ctx, md)
+	}
+	opts := []client.CallOption{client.WithAddress(node.Address), client.WithRetries(0)}
+	if rt.StreamTimeout > 0 {
+		opts = append(opts, client.WithStreamTimeout(rt.StreamTimeout))
+	}
+	st, err := cl.Stream(ctx, cl.NewRequest(t.Service, t.Endpoint, &raw.Frame{Data: req},
+		client.WithContentType("application/json"), client.StreamingRequest()), opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Send(&raw.Frame{Data: body}); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // messageWriter writes a stream's messages in one format.
