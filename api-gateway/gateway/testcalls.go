@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/selector"
 )
