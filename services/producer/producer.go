@@ -21,6 +21,7 @@ import (
 	"go-micro.dev/v4/transport"
 
 	pb "github.com/microlb/microlb/proto/greeter"
+	"github.com/microlb/microlb/selector/mucpfix"
 )
 
 // errDraining stops go-micro's registrar from registering the node again
@@ -90,7 +91,7 @@ func newProducer(cfg *config, srv server.Server, reg registry.Registry, logger *
 		server.RegisterCheck(p.registerCheck),
 		server.WrapHandler(p.track),
 		server.ListenOption(transport.NetListener(p.rpcLn)),
-		server.Transport(idTransport{opts.Transport}),
+		server.Transport(mucpfix.Transport(opts.Transport)),
 	}
 	if cfg.version != "" && opts.Version == server.DefaultVersion {
 		srvOpts = append(srvOpts, server.Version(cfg.version))
