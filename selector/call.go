@@ -81,11 +81,18 @@ func (c *call) resetTried() {
 }
 
 // next returns a node that this call has not returned yet while one is
-// usable, then starts over. It is the selector.Next of a Select.
+// usable, then starts over. It is the selector.Next of a Select. Ejection is
+// ignored only as a last resort: when no node is usable even after starting
+// over (every node left is ejected, possible with filters above the panic
+// threshold), rather than fail the call.
 func (c *call) next() (*registry.Node, error) {
 	i := c.choose()
 	if i < 0 && !c.first() {
 		c.resetTried() // every usable node was tried: wrap around
+		i = c.choose()
+	}
+	if i < 0 && c.panic != panicOn {
+		c.panic = panicOn
 		i = c.choose()
 	}
 	if i < 0 {
@@ -97,22 +104,12 @@ func (c *call) next() (*registry.Node, error) {
 }
 
 // choose asks the balancer for an active node, then falls back to drained
-// nodes, then to ejected ones.
+// nodes.
 func (c *call) choose() int {
-	for {
-		if i := balancers[c.strat].pick(c); i >= 0 {
-			return i
-		}
-		if i := c.pickDrained(); i >= 0 {
-			return i
-		}
-		if c.panic == panicOn {
-			return -1
-		}
-		// Every remaining node is ejected (possible with filters below the
-		// panic threshold): ignore ejection rather than fail the call.
-		c.panic = panicOn
+	if i := balancers[c.strat].pick(c); i >= 0 {
+		return i
 	}
+	return c.pickDrained()
 }
 
 // pickDrained returns a usable drained node (weight 0), round-robin, or -1.
@@ -152,8 +149,8 @@ func (c *call) ejected(i int) bool {
 	}
 	if c.panic == panicUnknown {
 		c.panic = panicOff
-		if c.snap.ejectedCount(c.clock())*2 >= len(c.snap.nodes) {
-			c.panic = panicOn
+		if n := len(c.snap.nodes); (n-c.snap.ejectedCount(c.clock()))*2 < n {
+			c.panic = panicOn // fewer than half healthy: ignore ejection
 		}
 	}
 	return c.panic == panicOff && c.clock() < until
