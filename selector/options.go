@@ -16,6 +16,7 @@ const (
 	DefaultEjectionBase     = 10 * time.Second
 	DefaultEjectionMax      = 5 * time.Minute
 	DefaultResync           = 5 * time.Second
+	DefaultLatencyDecay     = 10 * time.Second
 )
 
 // config is the selector's parsed configuration. It is immutable once built;
@@ -29,6 +30,7 @@ type config struct {
 	balanceFactor float64
 	emptyHold     time.Duration
 	resync        time.Duration
+	decay         time.Duration // LeastLoaded's peak-EWMA time constant
 	now           func() time.Time
 	randN         func(n int) int
 	log           logger.Logger
@@ -43,6 +45,7 @@ type (
 	randKey          struct{}
 	emptyHoldKey     struct{}
 	resyncKey        struct{}
+	decayKey         struct{}
 )
 
 type ejection struct{ base, max time.Duration }
@@ -87,6 +90,12 @@ func WithEmptyHold(d time.Duration) selector.Option { return setOption(emptyHold
 // changes a watch misses, such as registrations after a Consul restart.
 func WithResync(d time.Duration) selector.Option { return setOption(resyncKey{}, d) }
 
+// WithLatencyDecay sets the time constant of LeastLoaded's peak-EWMA latency
+// (default 10 s, as Finagle and Linkerd): a faster sample pulls the estimate
+// down with weight 1 − e^(−Δt/d), and an estimate not updated for d has
+// decayed to 1/e of itself when picks read it.
+func WithLatencyDecay(d time.Duration) selector.Option { return setOption(decayKey{}, d) }
+
 // WithClock replaces time.Now, for tests of ejection and recovery.
 func WithClock(now func() time.Time) selector.Option { return setOption(clockKey{}, now) }
 
@@ -102,6 +111,7 @@ func newConfig(o selector.Options) (*config, error) {
 		ejectBase: DefaultEjectionBase,
 		ejectMax:  DefaultEjectionMax,
 		resync:    DefaultResync,
+		decay:     DefaultLatencyDecay,
 		now:       time.Now,
 		randN:     rand.IntN,
 		log:       o.Logger,
@@ -136,6 +146,9 @@ func newConfig(o selector.Options) (*config, error) {
 	}
 	if v, ok := ctx.Value(resyncKey{}).(time.Duration); ok && v > 0 {
 		c.resync = v
+	}
+	if v, ok := ctx.Value(decayKey{}).(time.Duration); ok && v > 0 {
+		c.decay = v
 	}
 	if v, ok := ctx.Value(clockKey{}).(func() time.Time); ok && v != nil {
 		c.now = v

@@ -25,7 +25,8 @@ type nodeState struct {
 	lastEjectEnd atomic.Int64 // unix nanos the last ejection ended
 
 	inflight atomic.Int64
-	ewma     atomic.Int64 // latency, nanoseconds; 0 = no data
+	ewma     atomic.Int64 // peak-EWMA latency, nanoseconds; 0 = no data
+	ewmaAt   atomic.Int64 // unix nanos of the last ewma update
 
 	picks [numStrategies]atomic.Uint64
 }
