@@ -127,7 +127,7 @@ func BenchmarkRebuild(b *testing.B) {
 			states, warned := map[string]*nodeState{}, map[string]bool{}
 			b.ReportAllocs()
 			for b.Loop() {
-				buildSnapshot(services, states, warned, cfg.log)
+				buildSnapshot(services, states, warned, cfg.log, 0)
 			}
 		})
 	}

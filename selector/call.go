@@ -189,6 +189,9 @@ func (c *call) randomUsable() int {
 // weightedDraw returns an active node drawn with probability weight/total.
 func (c *call) weightedDraw() int {
 	s := c.snap
+	if c.ramping() {
+		return c.rampDraw()
+	}
 	if s.equalWeights {
 		return c.cfg.randN(s.nActive)
 	}

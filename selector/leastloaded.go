@@ -79,5 +79,9 @@ func (c *call) load(i int) float64 {
 	if age := c.clock() - st.ewmaAt.Load(); age > 0 {
 		lat *= math.Exp(-float64(age) / float64(c.cfg.decay))
 	}
-	return lat * (pending + 1) / float64(c.snap.weight[i])
+	w := float64(c.snap.weight[i])
+	if c.ramping() {
+		w = c.effWeight(i)
+	}
+	return lat * (pending + 1) / w
 }

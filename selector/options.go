@@ -31,6 +31,7 @@ type config struct {
 	emptyHold     time.Duration
 	resync        time.Duration
 	decay         time.Duration // LeastLoaded's peak-EWMA time constant
+	slowStart     time.Duration
 	now           func() time.Time
 	randN         func(n int) int
 	log           logger.Logger
@@ -46,6 +47,7 @@ type (
 	emptyHoldKey     struct{}
 	resyncKey        struct{}
 	decayKey         struct{}
+	slowStartKey     struct{}
 )
 
 type ejection struct{ base, max time.Duration }
@@ -149,6 +151,9 @@ func newConfig(o selector.Options) (*config, error) {
 	}
 	if v, ok := ctx.Value(decayKey{}).(time.Duration); ok && v > 0 {
 		c.decay = v
+	}
+	if v, ok := ctx.Value(slowStartKey{}).(time.Duration); ok && v > 0 {
+		c.slowStart = v
 	}
 	if v, ok := ctx.Value(clockKey{}).(func() time.Time); ok && v != nil {
 		c.now = v

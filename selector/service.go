@@ -152,7 +152,11 @@ func (s *Selector) refresh(svc *service, reg registry.Registry, cfg *config) err
 		}
 	}
 	svc.emptyAt = time.Time{}
-	snap := buildSnapshot(services, svc.states, svc.warned, cfg.log)
+	var joinedAt int64
+	if old != nil && !old.empty() {
+		joinedAt = cfg.now().UnixNano() // new nodes of a serving service slow-start
+	}
+	snap := buildSnapshot(services, svc.states, svc.warned, cfg.log, joinedAt)
 	svc.events.diff(old, snap, cfg.now())
 	svc.snap.Store(snap)
 	svc.stale.Store(false)
