@@ -29,6 +29,7 @@ type call struct {
 	strat  uint8 // index of the strategy in Strategies
 	hasKey bool
 	panic  int8
+	zone   int8 // zone-aware routing state, zoneUnknown until decided
 }
 
 // callExtras is the rarely needed part of a call's state.
@@ -89,6 +90,7 @@ func (c *call) next() (*registry.Node, error) {
 	i := c.choose()
 	if i < 0 && !c.first() {
 		c.resetTried() // every usable node was tried: wrap around
+		c.zone = zoneUnknown
 		i = c.choose()
 	}
 	if i < 0 && c.panic != panicOn {
@@ -103,9 +105,15 @@ func (c *call) next() (*registry.Node, error) {
 	return c.snap.reg[i], nil
 }
 
-// choose asks the balancer for an active node, then falls back to drained
-// nodes.
+// choose asks the balancer for an active node, first among the call's zone
+// when zone-aware routing keeps it local, then falls back to drained nodes.
 func (c *call) choose() int {
+	if c.zoneLocal() {
+		if i := balancers[c.strat].pick(c); i >= 0 {
+			return i
+		}
+		c.zone = zoneSpill // no usable local node left: spill over
+	}
 	if i := balancers[c.strat].pick(c); i >= 0 {
 		return i
 	}
@@ -129,12 +137,15 @@ func (c *call) pickDrained() int {
 }
 
 // usable reports whether node i passes the filters, was not returned by this
-// call yet, and is not ejected.
+// call yet, is in the call's zone while it keeps local, and is not ejected.
 func (c *call) usable(i int) bool {
 	if c.ntried > 0 && c.isTried(i) {
 		return false
 	}
 	if c.more != nil && c.more.allowed != nil && !c.more.allowed[i] {
+		return false
+	}
+	if c.zone == zoneLocal && c.snap.zone[i] != c.cfg.zone {
 		return false
 	}
 	return !c.ejected(i)

@@ -57,6 +57,7 @@ func (s *Selector) Mark(service string, node *registry.Node, err error) {
 	st.failures.Store(0)
 	d := st.ejectionTime(cfg, now)
 	st.ejectedUntil.Store(now.Add(d).UnixNano())
+	svc.noteEjection(now.Add(d))
 	svc.events.add(now, EventEjected, st.id, fmt.Sprintf("ejected for %s after %d consecutive failures", d, cfg.failures))
 }
 
@@ -133,6 +134,7 @@ func (s *Selector) Reset(service string) {
 	if svc == nil {
 		return
 	}
+	svc.ejectHorizon.Store(0)
 	for _, st := range svc.snap.Load().nodes {
 		st.failures.Store(0)
 		st.ejections.Store(0)

@@ -32,6 +32,7 @@ type config struct {
 	resync        time.Duration
 	decay         time.Duration // LeastLoaded's peak-EWMA time constant
 	slowStart     time.Duration
+	zone          string
 	now           func() time.Time
 	randN         func(n int) int
 	log           logger.Logger
@@ -48,6 +49,7 @@ type (
 	resyncKey        struct{}
 	decayKey         struct{}
 	slowStartKey     struct{}
+	zoneKey          struct{}
 )
 
 type ejection struct{ base, max time.Duration }
@@ -154,6 +156,9 @@ func newConfig(o selector.Options) (*config, error) {
 	}
 	if v, ok := ctx.Value(slowStartKey{}).(time.Duration); ok && v > 0 {
 		c.slowStart = v
+	}
+	if v, ok := ctx.Value(zoneKey{}).(string); ok {
+		c.zone = v
 	}
 	if v, ok := ctx.Value(clockKey{}).(func() time.Time); ok && v != nil {
 		c.now = v

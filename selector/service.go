@@ -35,6 +35,8 @@ type service struct {
 	inflight atomic.Int64
 	_        [48]byte
 
+	ejectHorizon atomic.Int64 // unix nanos: no node is ejected after it
+
 	mu      sync.Mutex // guards states, warned and rebuilds
 	states  map[string]*nodeState
 	warned  map[string]bool

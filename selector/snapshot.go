@@ -51,9 +51,10 @@ type snapshot struct {
 	wrr          *wrrTable
 	ring         []ringEntry
 
-	lastJoin int64                   // the latest joined of the active nodes, for slow start
-	ramp     atomic.Pointer[rampWRR] // the weighted table of the current slow-start step
-	zone     []string                // zone[i] is the zone metadata of nodes[i]
+	lastJoin int64                    // the latest joined of the active nodes, for slow start
+	ramp     atomic.Pointer[rampWRR]  // the weighted table of the current slow-start step
+	zone     []string                 // zone[i] is the zone metadata of nodes[i]
+	zones    atomic.Pointer[zoneInfo] // the active nodes of the configured zone
 }
 
 // empty reports whether the snapshot has no node at all.
