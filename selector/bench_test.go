@@ -150,7 +150,7 @@ func BenchmarkRebuild(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cfg, _ := newConfig(selector.Options{})
+			cfg, _ := newConfig(selector.Options{}, nil)
 			states, warned := map[string]*nodeState{}, map[string]bool{}
 			b.ReportAllocs()
 			for b.Loop() {

@@ -2,7 +2,11 @@ package selector
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
+	"reflect"
 	"time"
 
 	"go-micro.dev/v4/logger"
@@ -23,7 +27,8 @@ const (
 // Init builds a new one and swaps it in.
 type config struct {
 	strategy      Strategy
-	strat         uint8 // strategy's index in Strategies
+	strat         uint8             // strategy's index in Strategies
+	custom        selector.Strategy // a go-micro strategy function, or nil
 	failures      int32
 	ejectBase     time.Duration
 	ejectMax      time.Duration
@@ -66,6 +71,8 @@ func setOption(k, v any) selector.Option {
 
 // WithStrategy sets the default strategy for every service. The default is
 // Weighted, which behaves as plain round-robin when all weights are equal.
+// go-micro's selector.SetStrategy also works (see fromGoMicro); when both are
+// given, WithStrategy wins.
 func WithStrategy(s Strategy) selector.Option { return setOption(strategyKey{}, s) }
 
 // WithFailureThreshold sets how many consecutive failures eject a node (default 5).
@@ -107,8 +114,11 @@ func WithClock(now func() time.Time) selector.Option { return setOption(clockKey
 // function must be safe for concurrent use.
 func withRand(fn func(n int) int) selector.Option { return setOption(randKey{}, fn) }
 
-// newConfig reads the microlb options out of go-micro's Options.
-func newConfig(o selector.Options) (*config, error) {
+// newConfig reads the microlb options, and go-micro's Strategy and Logger,
+// out of go-micro's Options. An invalid option is reported in the returned
+// error and keeps its value in prev (its default when prev is nil); every
+// valid option applies.
+func newConfig(o selector.Options, prev *config) (*config, error) {
 	c := &config{
 		strategy:  DefaultStrategy,
 		failures:  DefaultFailureThreshold,
@@ -123,39 +133,74 @@ func newConfig(o selector.Options) (*config, error) {
 	if c.log == nil {
 		c.log = logger.DefaultLogger
 	}
-	c.strat = uint8(c.strategy.index())
+	old := prev
+	if old == nil {
+		old = &config{strategy: c.strategy, failures: c.failures, ejectBase: c.ejectBase, ejectMax: c.ejectMax,
+			resync: c.resync, decay: c.decay}
+	}
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if o.Strategy != nil {
+		c.strategy, c.custom = fromGoMicro(o.Strategy)
+	}
 	ctx := o.Context
 	if ctx == nil {
-		return c, nil
+		ctx = context.Background()
 	}
 	if v, ok := ctx.Value(strategyKey{}).(Strategy); ok {
-		s, err := ParseStrategy(string(v))
-		if err != nil {
-			return nil, err
+		if st, err := ParseStrategy(string(v)); err != nil {
+			bad("%v; keeping %s", err, old.strategyName())
+			c.strategy, c.custom = old.strategy, old.custom
+		} else {
+			c.strategy, c.custom = st, nil // WithStrategy wins over SetStrategy
 		}
-		c.strategy = s
 	}
 	c.strat = uint8(c.strategy.index())
-	if v, ok := ctx.Value(failuresKey{}).(int); ok && v > 0 {
-		c.failures = int32(v)
+	if v, ok := ctx.Value(failuresKey{}).(int); ok {
+		if v < 1 {
+			bad("failure threshold %d: must be at least 1; keeping %d", v, old.failures)
+			c.failures = old.failures
+		} else {
+			c.failures = int32(min(v, math.MaxInt32))
+		}
 	}
-	if v, ok := ctx.Value(ejectionKey{}).(ejection); ok && v.base > 0 {
-		c.ejectBase, c.ejectMax = v.base, max(v.max, v.base)
+	if v, ok := ctx.Value(ejectionKey{}).(ejection); ok {
+		if v.base <= 0 {
+			bad("ejection time %s: must be positive; keeping %s", v.base, old.ejectBase)
+			c.ejectBase, c.ejectMax = old.ejectBase, old.ejectMax
+		} else {
+			c.ejectBase, c.ejectMax = v.base, max(v.max, v.base)
+		}
 	}
-	if v, ok := ctx.Value(balanceFactorKey{}).(float64); ok && v > 0 {
-		c.balanceFactor = max(v, 1)
+	if v, ok := ctx.Value(balanceFactorKey{}).(float64); ok {
+		if v < 0 {
+			bad("hash balance factor %g: must be 0 (off) or above 1; keeping %g", v, old.balanceFactor)
+			c.balanceFactor = old.balanceFactor
+		} else if v > 0 {
+			c.balanceFactor = max(v, 1)
+		}
 	}
-	if v, ok := ctx.Value(emptyHoldKey{}).(time.Duration); ok && v > 0 {
-		c.emptyHold = v
+	durations := []struct {
+		key      any
+		name     string
+		zeroOK   bool
+		dst, old *time.Duration
+	}{
+		{emptyHoldKey{}, "empty hold", true, &c.emptyHold, &old.emptyHold},
+		{resyncKey{}, "resync interval", false, &c.resync, &old.resync},
+		{decayKey{}, "latency decay", false, &c.decay, &old.decay},
+		{slowStartKey{}, "slow start", true, &c.slowStart, &old.slowStart},
 	}
-	if v, ok := ctx.Value(resyncKey{}).(time.Duration); ok && v > 0 {
-		c.resync = v
-	}
-	if v, ok := ctx.Value(decayKey{}).(time.Duration); ok && v > 0 {
-		c.decay = v
-	}
-	if v, ok := ctx.Value(slowStartKey{}).(time.Duration); ok && v > 0 {
-		c.slowStart = v
+	for _, d := range durations {
+		v, ok := ctx.Value(d.key).(time.Duration)
+		switch {
+		case !ok:
+		case v < 0 || (v == 0 && !d.zeroOK):
+			bad("%s %s: must be positive; keeping %s", d.name, v, *d.old)
+			*d.dst = *d.old
+		default:
+			*d.dst = v
+		}
 	}
 	if v, ok := ctx.Value(zoneKey{}).(string); ok {
 		c.zone = v
@@ -166,5 +211,48 @@ func newConfig(o selector.Options) (*config, error) {
 	if v, ok := ctx.Value(randKey{}).(func(int) int); ok && v != nil {
 		c.randN = v
 	}
-	return c, nil
+	return c, errors.Join(errs...)
+}
+
+// pin returns options that set every microlb option to c's value, so that an
+// invalid option, once reported, is not reported again by a later Init.
+func (c *config) pin() []selector.Option {
+	var strat any = c.strategy
+	if c.custom != nil {
+		strat = nil // SetStrategy's function stays in charge
+	}
+	return []selector.Option{
+		setOption(strategyKey{}, strat),
+		setOption(failuresKey{}, int(c.failures)),
+		setOption(ejectionKey{}, ejection{c.ejectBase, c.ejectMax}),
+		setOption(balanceFactorKey{}, c.balanceFactor),
+		setOption(emptyHoldKey{}, c.emptyHold),
+		setOption(resyncKey{}, c.resync),
+		setOption(decayKey{}, c.decay),
+		setOption(slowStartKey{}, c.slowStart),
+	}
+}
+
+// strategyName names c's strategy for messages.
+func (c *config) strategyName() string {
+	if c.custom != nil {
+		return "the go-micro strategy function"
+	}
+	return string(c.strategy)
+}
+
+// fromGoMicro maps a go-micro strategy function (selector.SetStrategy) to a
+// microlb strategy: go-micro's RoundRobin to RoundRobin, its Random to Random
+// (compared by function pointer). Any other function is returned as custom:
+// Select then applies it as go-micro's own selector does, to copies of the
+// snapshot's services after the filters, and it makes the whole choice. That
+// is the slow path: a copy per Select, and no ejection or zone.
+func fromGoMicro(fn selector.Strategy) (s Strategy, custom selector.Strategy) {
+	switch reflect.ValueOf(fn).Pointer() {
+	case reflect.ValueOf(selector.RoundRobin).Pointer():
+		return RoundRobin, nil
+	case reflect.ValueOf(selector.Random).Pointer():
+		return Random, nil
+	}
+	return DefaultStrategy, fn
 }
