@@ -3,6 +3,7 @@ package selector
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/selector"
@@ -19,7 +20,7 @@ func benchRegistry(b *testing.B, n int) registry.Registry {
 		ns[i] = &registry.Node{
 			Id:       fmt.Sprintf("node-%04d", i),
 			Address:  fmt.Sprintf("10.0.%d.%d:8080", i/256, i%256),
-			Metadata: map[string]string{"weight": fmt.Sprint(1 + i%3)},
+			Metadata: map[string]string{"weight": fmt.Sprint(1 + i%3), "zone": fmt.Sprintf("z%d", i%3)},
 		}
 	}
 	if err := r.Register(&registry.Service{Name: "svc", Version: "1", Nodes: ns}); err != nil {
@@ -77,6 +78,32 @@ func BenchmarkSelect(b *testing.B) {
 	}
 }
 
+// BenchmarkSelectFeatures measures Select+Next over 100 nodes with zone-aware
+// routing on (a third of the nodes local), and while a node slow-starts.
+func BenchmarkSelectFeatures(b *testing.B) {
+	none := func(int) []selector.SelectOption { return nil }
+	for _, strat := range []Strategy{Random, Weighted, LeastLoaded} {
+		b.Run("zone/"+string(strat), func(b *testing.B) {
+			s := New(selector.Registry(benchRegistry(b, 100)), WithStrategy(strat), WithZone("z0"))
+			defer s.Close()
+			benchSelect(b, s, none)
+		})
+		b.Run("slowstart/"+string(strat), func(b *testing.B) {
+			r := benchRegistry(b, 100)
+			s := New(selector.Registry(r), WithStrategy(strat), WithSlowStart(time.Hour))
+			defer s.Close()
+			if _, err := s.Select("svc"); err != nil {
+				b.Fatal(err)
+			}
+			if err := r.Register(&registry.Service{Name: "svc", Version: "1", Nodes: []*registry.Node{{Id: "late", Address: "10.9.9.9:1"}}}); err != nil {
+				b.Fatal(err)
+			}
+			waitFor(b, func() bool { return s.lookup("svc").snap.Load().lastJoin != 0 })
+			benchSelect(b, s, none)
+		})
+	}
+}
+
 // BenchmarkSelectParallel is BenchmarkSelect's RoundRobin and Weighted under
 // RunParallel, where the lock-free pick path matters.
 func BenchmarkSelectParallel(b *testing.B) {
@@ -123,11 +150,11 @@ func BenchmarkRebuild(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cfg, _ := newConfig(selector.Options{})
+			cfg, _ := newConfig(selector.Options{}, nil)
 			states, warned := map[string]*nodeState{}, map[string]bool{}
 			b.ReportAllocs()
 			for b.Loop() {
-				buildSnapshot(services, states, warned, cfg.log)
+				buildSnapshot(services, states, warned, cfg.log, 0)
 			}
 		})
 	}

@@ -29,6 +29,7 @@ type call struct {
 	strat  uint8 // index of the strategy in Strategies
 	hasKey bool
 	panic  int8
+	zone   int8 // zone-aware routing state, zoneUnknown until decided
 }
 
 // callExtras is the rarely needed part of a call's state.
@@ -81,11 +82,19 @@ func (c *call) resetTried() {
 }
 
 // next returns a node that this call has not returned yet while one is
-// usable, then starts over. It is the selector.Next of a Select.
+// usable, then starts over. It is the selector.Next of a Select. Ejection is
+// ignored only as a last resort: when no node is usable even after starting
+// over (every node left is ejected, possible with filters above the panic
+// threshold), rather than fail the call.
 func (c *call) next() (*registry.Node, error) {
 	i := c.choose()
 	if i < 0 && !c.first() {
 		c.resetTried() // every usable node was tried: wrap around
+		c.zone = zoneUnknown
+		i = c.choose()
+	}
+	if i < 0 && c.panic != panicOn {
+		c.panic = panicOn
 		i = c.choose()
 	}
 	if i < 0 {
@@ -96,23 +105,19 @@ func (c *call) next() (*registry.Node, error) {
 	return c.snap.reg[i], nil
 }
 
-// choose asks the balancer for an active node, then falls back to drained
-// nodes, then to ejected ones.
+// choose asks the balancer for an active node, first among the call's zone
+// when zone-aware routing keeps it local, then falls back to drained nodes.
 func (c *call) choose() int {
-	for {
+	if c.zoneLocal() {
 		if i := balancers[c.strat].pick(c); i >= 0 {
 			return i
 		}
-		if i := c.pickDrained(); i >= 0 {
-			return i
-		}
-		if c.panic == panicOn {
-			return -1
-		}
-		// Every remaining node is ejected (possible with filters below the
-		// panic threshold): ignore ejection rather than fail the call.
-		c.panic = panicOn
+		c.zone = zoneSpill // no usable local node left: spill over
 	}
+	if i := balancers[c.strat].pick(c); i >= 0 {
+		return i
+	}
+	return c.pickDrained()
 }
 
 // pickDrained returns a usable drained node (weight 0), round-robin, or -1.
@@ -132,12 +137,15 @@ func (c *call) pickDrained() int {
 }
 
 // usable reports whether node i passes the filters, was not returned by this
-// call yet, and is not ejected.
+// call yet, is in the call's zone while it keeps local, and is not ejected.
 func (c *call) usable(i int) bool {
 	if c.ntried > 0 && c.isTried(i) {
 		return false
 	}
 	if c.more != nil && c.more.allowed != nil && !c.more.allowed[i] {
+		return false
+	}
+	if c.zone == zoneLocal && c.snap.zone[i] != c.cfg.zone {
 		return false
 	}
 	return !c.ejected(i)
@@ -152,8 +160,8 @@ func (c *call) ejected(i int) bool {
 	}
 	if c.panic == panicUnknown {
 		c.panic = panicOff
-		if c.snap.ejectedCount(c.clock())*2 >= len(c.snap.nodes) {
-			c.panic = panicOn
+		if n := len(c.snap.nodes); (n-c.snap.ejectedCount(c.clock()))*2 < n {
+			c.panic = panicOn // fewer than half healthy: ignore ejection
 		}
 	}
 	return c.panic == panicOff && c.clock() < until
@@ -192,6 +200,9 @@ func (c *call) randomUsable() int {
 // weightedDraw returns an active node drawn with probability weight/total.
 func (c *call) weightedDraw() int {
 	s := c.snap
+	if c.ramping() {
+		return c.rampDraw()
+	}
 	if s.equalWeights {
 		return c.cfg.randN(s.nActive)
 	}

@@ -43,7 +43,7 @@ func FuzzBuildSnapshot(f *testing.F) {
 		}
 		services := []*registry.Service{{Name: "svc", Nodes: nodes}}
 		states, warned := map[string]*nodeState{}, map[string]bool{}
-		s := buildSnapshot(services, states, warned, logger.NewLogger(logger.WithLevel(logger.FatalLevel)))
+		s := buildSnapshot(services, states, warned, logger.NewLogger(logger.WithLevel(logger.FatalLevel)), 0)
 		if len(s.nodes) != len(inputIDs) || len(s.byID) != len(s.nodes) || len(states) != len(s.nodes) {
 			t.Fatalf("%d nodes, %d ids, %d states; want %d distinct ids with an address", len(s.nodes), len(s.byID), len(states), len(inputIDs))
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -31,6 +33,19 @@ func TestIsFailure(t *testing.T) {
 		{name: "application 404", err: merrors.NotFound("greeter", "no such user"), want: false},
 		{name: "application error as JSON text", err: errors.New(merrors.Forbidden("greeter", "no").Error()), want: false},
 		{name: "wrapped 500", err: fmt.Errorf("call: %w", merrors.InternalServerError("x", "y")), want: true},
+		{name: "ErrAttemptTimeout", err: ErrAttemptTimeout, want: true},
+		{name: "wrapped ErrAttemptTimeout", err: fmt.Errorf("attempt 2: %w", ErrAttemptTimeout), want: true},
+		{name: "ErrAttemptTimeout as JSON text", err: errors.New(ErrAttemptTimeout.Error()), want: true},
+		{name: "context.DeadlineExceeded", err: context.DeadlineExceeded, want: true},
+		{name: "wrapped DeadlineExceeded", err: fmt.Errorf("dial: %w", context.DeadlineExceeded), want: true},
+		{name: "wrapped context.Canceled", err: fmt.Errorf("dial: %w", context.Canceled), want: false},
+		{name: "408 call timeout deadline", err: merrors.Timeout("go.micro.client", "call timeout: context deadline exceeded"), want: true},
+		{name: "408 call timeout canceled", err: merrors.Timeout("go.micro.client", "call timeout: context canceled"), want: false},
+		{name: "408 other detail", err: merrors.Timeout("greeter", "took too long"), want: true},
+		{name: "408 as JSON text, canceled", err: errors.New(merrors.Timeout("go.micro.client", "context canceled").Error()), want: false},
+		{name: "500 detail deadline exceeded", err: merrors.InternalServerError("go.micro.client", "read: i/o deadline exceeded"), want: true},
+		{name: "text deadline exceeded", err: errors.New("read tcp: i/o timeout: deadline exceeded"), want: true},
+		{name: "text context canceled", err: errors.New("rpc: context canceled"), want: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,23 +128,61 @@ func TestSuccessResetsFailures(t *testing.T) {
 func TestPanicThreshold(t *testing.T) {
 	tests := []struct {
 		name    string
+		nodes   int
 		eject   []string
-		wantHit int // distinct nodes reached by 8 picks
+		wantHit map[string]int // of 12 round-robin picks
 	}{
-		{name: "1 of 4 ejected is skipped", eject: []string{"n0000"}, wantHit: 3},
-		{name: "2 of 4 ejected: panic, all used", eject: []string{"n0000", "n0001"}, wantHit: 4},
-		{name: "4 of 4 ejected: panic, all used", eject: []string{"n0000", "n0001", "n0002", "n0003"}, wantHit: 4},
+		{name: "1 of 4 ejected is skipped", nodes: 4, eject: []string{"n0000"},
+			wantHit: map[string]int{"n0001": 4, "n0002": 4, "n0003": 4}},
+		{name: "2 of 4 ejected: half healthy, still skipped", nodes: 4, eject: []string{"n0000", "n0001"},
+			wantHit: map[string]int{"n0002": 6, "n0003": 6}},
+		{name: "3 of 4 ejected: panic, all used", nodes: 4, eject: []string{"n0000", "n0001", "n0002"},
+			wantHit: map[string]int{"n0000": 3, "n0001": 3, "n0002": 3, "n0003": 3}},
+		{name: "4 of 4 ejected: panic, all used", nodes: 4, eject: []string{"n0000", "n0001", "n0002", "n0003"},
+			wantHit: map[string]int{"n0000": 3, "n0001": 3, "n0002": 3, "n0003": 3}},
+		{name: "1 of 2 ejected: the healthy node takes all", nodes: 2, eject: []string{"n0000"},
+			wantHit: map[string]int{"n0001": 12}},
+		{name: "2 of 2 ejected: panic, both used", nodes: 2, eject: []string{"n0000", "n0001"},
+			wantHit: map[string]int{"n0000": 6, "n0001": 6}},
+		{name: "2 of 3 ejected: panic, all used", nodes: 3, eject: []string{"n0000", "n0001"},
+			wantHit: map[string]int{"n0000": 4, "n0001": 4, "n0002": 4}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _ := healthFixture(t)
+			s := newTest(t, newRegistry(t, "svc", nodes(tt.nodes, "")...), WithStrategy(RoundRobin),
+				WithFailureThreshold(2), WithEjection(10*time.Second, 30*time.Second), WithClock(newFakeClock().Now))
+			pick(t, s, "svc")
 			for _, id := range tt.eject {
 				failNode(s, id, 2)
 			}
-			if got := counts(picks(t, s, "svc", 8)); len(got) != tt.wantHit {
-				t.Fatalf("picks reached %d nodes (%v), want %d", len(got), got, tt.wantHit)
+			if got := counts(picks(t, s, "svc", 12)); !maps.Equal(got, tt.wantHit) {
+				t.Fatalf("picks = %v, want %v", got, tt.wantHit)
 			}
 		})
+	}
+}
+
+// TestRetryAvoidsEjected: with 2 nodes and 1 ejected, a retry of the same
+// Select goes back to the healthy node rather than to the ejected one.
+func TestRetryAvoidsEjected(t *testing.T) {
+	s := newTest(t, newRegistry(t, "svc", nodes(2, "")...), WithStrategy(RoundRobin),
+		WithFailureThreshold(1), WithClock(newFakeClock().Now))
+	pick(t, s, "svc")
+	failNode(s, "n0000", 1)
+	next, err := s.Select("svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 3 {
+		n, err := next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, n.Id)
+	}
+	if want := []string{"n0001", "n0001", "n0001"}; !slices.Equal(got, want) {
+		t.Fatalf("attempts = %v, want %v", got, want)
 	}
 }
 

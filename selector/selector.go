@@ -20,7 +20,7 @@ var ErrClosed = errors.New("microlb: selector closed")
 var _ selector.Selector = (*Selector)(nil)
 
 func init() {
-	cmd.DefaultSelectors[Name] = NewSelector
+	cmd.DefaultSelectors[Name] = newFromEnv
 }
 
 // Selector is microlb's go-micro selector. Create it with New or NewSelector.
@@ -37,9 +37,12 @@ type Selector struct {
 }
 
 // NewSelector returns a microlb selector as go-micro's interface. It accepts
-// go-micro's selector.Registry (default registry.DefaultRegistry) and
-// selector.WithLogger, and the microlb options such as WithStrategy. An
-// invalid microlb option is logged and its default used.
+// go-micro's selector.Registry (default registry.DefaultRegistry),
+// selector.SetStrategy (RoundRobin and Random map to microlb's; any other
+// function is applied as go-micro would) and selector.WithLogger (default
+// go-micro's logger.DefaultLogger; the selector logs only through it), and
+// the microlb options such as WithStrategy. An invalid microlb option is
+// logged at error level and keeps its default; the valid options apply.
 func NewSelector(opts ...selector.Option) selector.Selector { return New(opts...) }
 
 // New is NewSelector returning the concrete type, for Stats and Track.
@@ -47,34 +50,37 @@ func New(opts ...selector.Option) *Selector {
 	s := &Selector{done: make(chan struct{}), pending: map[string]*pendingLoad{}}
 	m := map[string]*service{}
 	s.services.Store(&m)
-	s.applyLocked(opts)
+	if err := s.applyLocked(opts); err != nil {
+		s.cfg.Load().log.Logf(logger.ErrorLevel, "microlb: invalid option: %v", err)
+	}
 	return s
 }
 
-// applyLocked applies opts to s.opts and rebuilds the config. The caller
-// holds s.mu (or owns s exclusively).
-func (s *Selector) applyLocked(opts []selector.Option) {
+// applyLocked applies opts to s.opts and rebuilds the config. An invalid
+// option keeps its previous value, is pinned to it in s.opts (so that a later
+// Init does not report it again) and is reported in the error; the valid ones
+// apply. The caller holds s.mu (or owns s exclusively).
+func (s *Selector) applyLocked(opts []selector.Option) error {
 	for _, o := range opts {
 		o(&s.opts)
 	}
 	if s.opts.Registry == nil {
 		s.opts.Registry = registry.DefaultRegistry
 	}
-	cfg, err := newConfig(s.opts)
+	cfg, err := newConfig(s.opts, s.cfg.Load())
 	if err != nil {
-		old := s.cfg.Load()
-		if old == nil {
-			old, _ = newConfig(selector.Options{Logger: s.opts.Logger})
+		for _, o := range cfg.pin() {
+			o(&s.opts)
 		}
-		old.log.Logf(logger.WarnLevel, "microlb: %v; keeping strategy %s", err, old.strategy)
-		cp := *old
-		cfg = &cp
 	}
 	s.cfg.Store(cfg)
+	return err
 }
 
 // Init applies options. A change of registry stops every watch and forgets
-// every service, which the next Select loads from the new registry.
+// every service, which the next Select loads from the new registry. An
+// invalid microlb option is logged and returned as the error, and keeps its
+// previous value; the valid options of the call apply all the same.
 func (s *Selector) Init(opts ...selector.Option) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -82,14 +88,17 @@ func (s *Selector) Init(opts ...selector.Option) error {
 		return ErrClosed
 	}
 	reg := s.opts.Registry
-	s.applyLocked(opts)
+	err := s.applyLocked(opts)
+	if err != nil {
+		s.cfg.Load().log.Logf(logger.ErrorLevel, "microlb: invalid option: %v", err)
+	}
 	if s.opts.Registry != reg {
 		s.stopLocked()
 		s.done = make(chan struct{})
 		m := map[string]*service{}
 		s.services.Store(&m)
 	}
-	return nil
+	return err
 }
 
 // Options returns the go-micro options the selector was built with.
@@ -120,9 +129,14 @@ func (s *Selector) Select(service string, opts ...selector.SelectOption) (select
 		if o.hasKey {
 			c.key, c.hasKey = hashKey(o.key), true
 		}
+		if o.so.Strategy == nil && o.strategy == "" && cfg.custom != nil {
+			o.so.Strategy = cfg.custom
+		}
 		if o.so.Strategy != nil || len(o.so.Filters) > 0 {
 			return c.filtered(&o.so)
 		}
+	} else if cfg.custom != nil {
+		return c.filtered(&selector.SelectOptions{Strategy: cfg.custom})
 	}
 	if len(c.snap.services) == 0 {
 		return nil, selector.ErrNotFound
@@ -133,11 +147,15 @@ func (s *Selector) Select(service string, opts ...selector.SelectOption) (select
 	return c.next, nil
 }
 
-// filtered is the slow path of Select for go-micro filters and strategies.
-// Filters run on a copy of the snapshot's services; the call then picks only
-// among the nodes they kept. A go-micro strategy gets the filtered services
-// and makes the whole choice.
+// filtered is the slow path of Select for go-micro filters and strategies
+// (per call, or the selector's own from SetStrategy). Filters run on a copy of
+// the snapshot's services; the call then picks only among the nodes they
+// kept. A go-micro strategy gets the filtered services and makes the whole
+// choice, as in go-micro's own selector.
 func (c *call) filtered(so *selector.SelectOptions) (selector.Next, error) {
+	if len(c.snap.services) == 0 {
+		return nil, selector.ErrNotFound
+	}
 	services := make([]*registry.Service, 0, len(c.snap.services))
 	for _, svc := range c.snap.services {
 		cp := *svc

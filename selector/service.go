@@ -35,6 +35,8 @@ type service struct {
 	inflight atomic.Int64
 	_        [48]byte
 
+	ejectHorizon atomic.Int64 // unix nanos: no node is ejected after it
+
 	mu      sync.Mutex // guards states, warned and rebuilds
 	states  map[string]*nodeState
 	warned  map[string]bool
@@ -152,7 +154,11 @@ func (s *Selector) refresh(svc *service, reg registry.Registry, cfg *config) err
 		}
 	}
 	svc.emptyAt = time.Time{}
-	snap := buildSnapshot(services, svc.states, svc.warned, cfg.log)
+	var joinedAt int64
+	if old != nil && !old.empty() {
+		joinedAt = cfg.now().UnixNano() // new nodes of a serving service slow-start
+	}
+	snap := buildSnapshot(services, svc.states, svc.warned, cfg.log, joinedAt)
 	svc.events.diff(old, snap, cfg.now())
 	svc.snap.Store(snap)
 	svc.stale.Store(false)

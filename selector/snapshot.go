@@ -25,7 +25,10 @@ type nodeState struct {
 	lastEjectEnd atomic.Int64 // unix nanos the last ejection ended
 
 	inflight atomic.Int64
-	ewma     atomic.Int64 // latency, nanoseconds; 0 = no data
+	ewma     atomic.Int64 // peak-EWMA latency, nanoseconds; 0 = no data
+	ewmaAt   atomic.Int64 // unix nanos of the last ewma update
+
+	joined int64 // unix nanos the node joined a loaded service; 0: in the first load
 
 	picks [numStrategies]atomic.Uint64
 }
@@ -47,6 +50,11 @@ type snapshot struct {
 	cum          []int // prefix sums of active weights, for weighted random picks
 	wrr          *wrrTable
 	ring         []ringEntry
+
+	lastJoin int64                    // the latest joined of the active nodes, for slow start
+	ramp     atomic.Pointer[rampWRR]  // the weighted table of the current slow-start step
+	zone     []string                 // zone[i] is the zone metadata of nodes[i]
+	zones    atomic.Pointer[zoneInfo] // the active nodes of the configured zone
 }
 
 // empty reports whether the snapshot has no node at all.
@@ -83,8 +91,10 @@ type entry struct {
 // buildSnapshot builds a snapshot from the registry's services, reusing the
 // node states in states (which it updates to hold exactly the new nodes).
 // Nodes without an address and repeated node ids are dropped with a warning.
-// It must be called with the service's mutex held, hence the states map.
-func buildSnapshot(services []*registry.Service, states map[string]*nodeState, warned map[string]bool, log logger.Logger) *snapshot {
+// A node new to states is stamped joined at joinedAt (0 when the service is
+// loading: its first nodes do not slow-start). It must be called with the
+// service's mutex held, hence the states map.
+func buildSnapshot(services []*registry.Service, states map[string]*nodeState, warned map[string]bool, log logger.Logger, joinedAt int64) *snapshot {
 	var entries []entry
 	seen := make(map[string]bool)
 	warn := func(key, format string, args ...any) {
@@ -133,20 +143,23 @@ func buildSnapshot(services []*registry.Service, states map[string]*nodeState, w
 		reg:      make([]*registry.Node, len(entries)),
 		version:  make([]string, len(entries)),
 		weight:   make([]int, len(entries)),
+		zone:     make([]string, len(entries)),
 		byID:     make(map[string]int, len(entries)),
 	}
 	keep := make(map[string]bool, len(entries))
 	for i, e := range entries {
 		st := states[e.reg.Id]
 		if st == nil || st.address != e.reg.Address {
-			st = &nodeState{id: e.reg.Id, address: e.reg.Address}
+			st = &nodeState{id: e.reg.Id, address: e.reg.Address, joined: joinedAt}
 			states[e.reg.Id] = st
 		}
+		s.zone[i] = e.reg.Metadata["zone"]
 		keep[e.reg.Id] = true
 		s.nodes[i], s.reg[i], s.version[i], s.weight[i] = st, e.reg, e.version, e.weight
 		s.byID[e.reg.Id] = i
 		if e.weight > 0 {
 			s.nActive++
+			s.lastJoin = max(s.lastJoin, st.joined)
 		}
 	}
 	for id := range states {

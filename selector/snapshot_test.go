@@ -87,7 +87,7 @@ func TestGarbageRegistryInput(t *testing.T) {
 	}
 	log := &countingLogger{Logger: logger.DefaultLogger}
 	states, warned := map[string]*nodeState{}, map[string]bool{}
-	snap := buildSnapshot(services, states, warned, log)
+	snap := buildSnapshot(services, states, warned, log, 0)
 	want := map[string]int{"neg": 1, "abc": 1, "exp": 1, "empty": 1, "dup": 2}
 	if len(snap.nodes) != len(want) {
 		t.Fatalf("%d nodes in the snapshot, want %d", len(snap.nodes), len(want))
@@ -104,7 +104,7 @@ func TestGarbageRegistryInput(t *testing.T) {
 	if log.warns != 6 { // 4 bad weights, 1 missing address, 1 duplicate
 		t.Fatalf("%d warnings, want 6", log.warns)
 	}
-	buildSnapshot(services, states, warned, log) // a rebuild warns no more
+	buildSnapshot(services, states, warned, log, 0) // a rebuild warns no more
 	if log.warns != 6 {
 		t.Fatalf("%d warnings after a rebuild, want still 6", log.warns)
 	}

@@ -1,6 +1,7 @@
 package selector
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -102,12 +103,9 @@ func nodeStats(st *nodeState, n *registry.Node, version string, weight int, now 
 	return ns
 }
 
-// ewmaWeight is the weight of a new latency sample in the moving average.
-const ewmaWeight = 0.3
-
 // Track records the start of a call to node of service and returns the
 // function that records its end: in-flight counts feed LeastLoaded and the
-// bounded loads of Hash, and the latency feeds LeastLoaded's moving average.
+// bounded loads of Hash, and the latency feeds LeastLoaded's peak EWMA.
 // A node the selector does not know is not tracked. Track does not call Mark.
 func (s *Selector) Track(service string, node *registry.Node) (done func()) {
 	svc := s.lookup(service)
@@ -120,27 +118,35 @@ func (s *Selector) Track(service string, node *registry.Node) (done func()) {
 		return func() {}
 	}
 	st := snap.nodes[i]
-	now := s.cfg.Load().now
-	start := now()
+	cfg := s.cfg.Load()
+	start := cfg.now()
 	st.inflight.Add(1)
 	svc.inflight.Add(1)
 	return func() {
 		st.inflight.Add(-1)
 		svc.inflight.Add(-1)
-		st.observe(now().Sub(start))
+		end := cfg.now()
+		st.observe(end.Sub(start), end.UnixNano(), cfg.decay)
 	}
 }
 
-// observe folds a latency sample into the node's moving average.
-func (st *nodeState) observe(d time.Duration) {
+// observe folds a latency sample taken at now into the node's peak EWMA, as
+// Finagle's and Linkerd's PeakEwma do: a sample above the current estimate
+// replaces it at once (the peak), a lower one is averaged in with the weight
+// 1 − e^(−Δt/decay), Δt being the time since the last update. Concurrent
+// updates may interleave between the estimate and its time; the estimate
+// stays a value one of them computed.
+func (st *nodeState) observe(d time.Duration, now int64, decay time.Duration) {
 	sample := max(int64(d), 1)
 	for {
 		old := st.ewma.Load()
 		next := sample
-		if old != 0 {
-			next = int64(float64(old) + ewmaWeight*float64(sample-old))
+		if old != 0 && sample < old {
+			w := math.Exp(-float64(max(now-st.ewmaAt.Load(), 0)) / float64(decay))
+			next = max(int64(float64(old)*w+float64(sample)*(1-w)), 1)
 		}
 		if st.ewma.CompareAndSwap(old, next) {
+			st.ewmaAt.Store(now)
 			return
 		}
 	}

@@ -72,3 +72,13 @@ func TestRegisteredWithGoMicroCmd(t *testing.T) {
 		t.Fatal("no pick")
 	}
 }
+
+// TestCmdSelectorReadsEnv: the --selector microlb route reads MICROLB_STRATEGY.
+func TestCmdSelectorReadsEnv(t *testing.T) {
+	t.Setenv(EnvStrategy, "roundrobin")
+	sel := cmd.DefaultSelectors["microlb"](selector.Registry(newRegistry(t, "svc", nodes(1, "")...)))
+	defer sel.Close()
+	if got := sel.(*Selector).cfg.Load().strategy; got != RoundRobin {
+		t.Fatalf("strategy = %s, want roundrobin from %s", got, EnvStrategy)
+	}
+}

@@ -23,6 +23,9 @@ type weightedBalancer struct{}
 
 func (weightedBalancer) pick(c *call) int {
 	t := c.snap.wrr
+	if c.ramping() {
+		t = c.rampTable()
+	}
 	if t.seq == nil {
 		return t.pickSerial(c)
 	}

@@ -3,9 +3,11 @@ package selector_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"go-micro.dev/v4/client"
+	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/selector"
@@ -21,9 +23,14 @@ type greeterNode struct {
 	id       string
 	sel      *microlb.Selector
 	inflight int64 // the selector's in-flight count for this node during the last call
+	failed   atomic.Int64
 }
 
 func (g *greeterNode) Hello(ctx context.Context, req *greeter.HelloRequest, rsp *greeter.HelloResponse) error {
+	if req.Name == "fail" {
+		g.failed.Add(1)
+		return merrors.InternalServerError("greeter", "asked to fail")
+	}
 	for _, svc := range g.sel.Stats() {
 		for _, n := range svc.Nodes {
 			if n.ID == g.id {
