@@ -127,6 +127,10 @@ type RouteOptions struct {
 	// request may have reached a node. Requests that never left the
 	// gateway (connection refused) are retried regardless.
 	RetryNonIdempotent *bool `yaml:"retry_non_idempotent"`
+	// Hedge sends hedged requests (idempotent ones only); nil: none.
+	Hedge *Hedge `yaml:"hedge"`
+	// RetryBudget bounds retries and hedges; nil: 20 %, minimum 3.
+	RetryBudget *RetryBudget `yaml:"retry_budget"`
 	// MaxBodyBytes caps the request body (413 beyond).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// Auth is the route's auth policy.

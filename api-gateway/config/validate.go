@@ -27,6 +27,12 @@ func (o RouteOptions) Merge(def RouteOptions) RouteOptions {
 	if o.PerTryTimeout == 0 {
 		o.PerTryTimeout = def.PerTryTimeout
 	}
+	if o.Hedge == nil {
+		o.Hedge = def.Hedge
+	}
+	if o.RetryBudget == nil {
+		o.RetryBudget = def.RetryBudget
+	}
 	if o.Retries == nil {
 		o.Retries = def.Retries
 	}
@@ -234,6 +240,7 @@ func (o *RouteOptions) validate(where string) []error {
 	if o.Timeout < 0 || o.StreamTimeout < 0 || o.PerTryTimeout < 0 {
 		add("timeouts must not be negative")
 	}
+	o.validateResilience(add)
 	if o.PerTryTimeout > 0 && o.Timeout > 0 && o.PerTryTimeout > o.Timeout {
 		add("per_try_timeout (%s) must not exceed timeout (%s)", o.PerTryTimeout, o.Timeout)
 	}

@@ -41,6 +41,11 @@ type Route struct {
 	RetryNonIdempotent bool
 	MaxBodyBytes       int64
 	MaxResponseBytes   int64 // a buffered upstream answer's cap; 0: the package default
+	// Hedge is the route's hedging policy; nil: no hedged requests.
+	Hedge *Hedge
+	// Budget bounds the route's retries and hedges in flight; it is shared
+	// by every request of the route (never nil once compiled).
+	Budget *selector.RetryBudget
 	Auth               config.RouteAuth
 	RateLimit          *config.RateLimit
 	CORS               *config.CORS
@@ -155,6 +160,9 @@ func compile(cr *config.Route, cfg *config.Config) (*Route, error) {
 	}
 	if o.RetryNonIdempotent != nil {
 		r.RetryNonIdempotent = *o.RetryNonIdempotent
+	}
+	if err := r.compileResilience(o); err != nil {
+		return nil, fmt.Errorf("route %q: %w", r.Name, err)
 	}
 	r.Auth = config.RouteAuth{Mode: config.AuthNone}
 	if o.Auth != nil {

@@ -18,15 +18,28 @@ import (
 // route's): a 408 that IsFailure counts, unlike a client that left.
 var attemptTimedOut = merrors.Timeout(clientID, "attempt timed out: %v", context.DeadlineExceeded)
 
+// errAttemptLost is the cause that cancels a hedged request's attempts
+// that lost the race: they say nothing about their node.
+var errAttemptLost = errors.New("another attempt answered first")
+
 // unary calls c on the service's nodes: one Select, then one node per
-// attempt, each a different one, for at most 1 + rt.Retries attempts. It
-// returns the first answer and the node that gave it, or the last error. The node is told its deadline
-// (the attempt's, at most the route's), and each attempt's outcome is
-// reported to the selector (see mark).
+// attempt, each a different one, for at most 1 + rt.Retries attempts, plus
+// up to rt.Hedge.Max hedges for an idempotent request on a hedging route.
+// Every retry and hedge takes a share of the route's retry budget; when the
+// budget is spent the request ends with its last error. It returns the first
+// answer and the node that gave it, or the last error. The node is told its
+// deadline (the attempt's, at most the route's), and each attempt's outcome
+// is reported to the selector (see mark).
 func (h *Handler) unary(ctx context.Context, rt *route.Route, c *unaryCall, idempotent bool, sopts []gselector.SelectOption) ([]byte, *registry.Node, error) {
 	next, err := h.sel.Select(c.service, sopts...)
 	if err != nil {
 		return nil, nil, selectError(c.service, err)
+	}
+	if rt.Budget != nil {
+		defer rt.Budget.Begin()()
+	}
+	if rt.Hedge != nil && idempotent {
+		return h.hedged(ctx, rt, c, next)
 	}
 	retry := Retry(idempotent)
 	var last error
@@ -38,7 +51,15 @@ func (h *Handler) unary(ctx context.Context, rt *route.Route, c *unaryCall, idem
 			}
 			return nil, nil, selectError(c.service, err)
 		}
-		data, err := h.attempt(ctx, rt, node, c)
+		done := noop
+		if i > 0 {
+			var ok bool
+			if ok, done = tryRetry(rt); !ok {
+				return nil, nil, last
+			}
+		}
+		data, err := h.attempt(ctx, ctx, rt, node, c)
+		done()
 		if err == nil {
 			return data, node, nil
 		}
@@ -50,16 +71,123 @@ func (h *Handler) unary(ctx context.Context, rt *route.Route, c *unaryCall, idem
 	return nil, nil, last
 }
 
-// attempt sends c to node once.
-func (h *Handler) attempt(ctx context.Context, rt *route.Route, node *registry.Node, c *unaryCall) ([]byte, error) {
+func noop() {}
+
+// tryRetry takes a retry (or hedge) from the route's budget.
+func tryRetry(rt *route.Route) (bool, func()) {
+	if rt.Budget == nil {
+		return true, noop
+	}
+	return rt.Budget.TryRetry()
+}
+
+// outcome is one attempt's result in a hedged request.
+type outcome struct {
+	data []byte
+	node *registry.Node
+	err  error
+}
+
+// hedged runs an idempotent request on a hedging route: an attempt starts
+// on the first node; whenever no answer has come after the hedge delay, a
+// hedge starts on the next node (at most rt.Hedge.Max of them), and a failed
+// attempt that Retry allows is retried at once (at most rt.Retries times).
+// The first answer wins; the other attempts are cancelled and not reported
+// to the selector.
+func (h *Handler) hedged(ctx context.Context, rt *route.Route, c *unaryCall, next gselector.Next) ([]byte, *registry.Node, error) {
+	results := make(chan outcome, 1+rt.Retries+rt.Hedge.Max)
+	var cancels []context.CancelCauseFunc
+	defer func() {
+		for _, cancel := range cancels {
+			cancel(errAttemptLost)
+		}
+	}()
+	var last error
+	launch := func(done func()) bool {
+		node, err := next()
+		if err != nil {
+			done()
+			if last == nil {
+				last = selectError(c.service, err)
+			}
+			return false
+		}
+		actx, cancel := context.WithCancelCause(ctx)
+		cancels = append(cancels, cancel)
+		go func() {
+			data, err := h.attempt(ctx, actx, rt, node, c)
+			done()
+			results <- outcome{data, node, err}
+		}()
+		return true
+	}
+	if !launch(noop) {
+		return nil, nil, last
+	}
+	pending, retries, hedges := 1, 0, 0
+	retry := Retry(true)
+	timer := time.NewTimer(h.hedgeDelay(rt))
+	defer timer.Stop()
+	for pending > 0 {
+		select {
+		case <-timer.C:
+			if hedges < rt.Hedge.Max && ctx.Err() == nil {
+				if ok, done := tryRetry(rt); ok && launch(done) {
+					pending++
+					hedges++
+					timer.Reset(h.hedgeDelay(rt))
+				}
+			}
+		case o := <-results:
+			pending--
+			if o.err == nil {
+				return o.data, o.node, nil
+			}
+			last = o.err
+			if ok, _ := retry(ctx, nil, retries, o.err); ok && retries < rt.Retries {
+				if ok, done := tryRetry(rt); ok && launch(done) {
+					pending++
+					retries++
+				}
+			}
+		}
+	}
+	return nil, nil, last
+}
+
+// hedgeDelay is how long a hedged request waits for an answer before it
+// sends a hedge: the route's fixed delay, or its recent latency percentile
+// (never, until enough attempts were seen).
+func (h *Handler) hedgeDelay(rt *route.Route) time.Duration {
+	if rt.Hedge.Delay > 0 {
+		return rt.Hedge.Delay
+	}
+	if d, ok := h.latencies(rt).quantile(rt.Hedge.Percentile); ok {
+		return d
+	}
+	return 1<<63 - 1
+}
+
+// latencies returns the route's latency histogram, creating it on first
+// use.
+func (h *Handler) latencies(rt *route.Route) *latencies {
+	if l, ok := h.lat.Load(rt); ok {
+		return l.(*latencies)
+	}
+	l, _ := h.lat.LoadOrStore(rt, newLatencies())
+	return l.(*latencies)
+}
+
+// attempt sends c to node once, within actx (ctx, or an attempt context
+// below it that a hedged request cancels when another attempt won).
+func (h *Handler) attempt(ctx, actx context.Context, rt *route.Route, node *registry.Node, c *unaryCall) ([]byte, error) {
 	if info := middleware.InfoFrom(ctx); info != nil {
 		info.SetNode(node.Id)
 	}
-	actx := ctx
 	deadline := rt.Timeout
 	if rt.PerTryTimeout > 0 {
 		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(ctx, rt.PerTryTimeout)
+		actx, cancel = context.WithTimeout(actx, rt.PerTryTimeout)
 		defer cancel()
 		deadline = rt.PerTryTimeout
 	}
@@ -69,6 +197,7 @@ func (h *Handler) attempt(ctx context.Context, rt *route.Route, node *registry.N
 		}
 	}
 	done := h.sel.Track(c.service, node)
+	start := time.Now()
 	var (
 		data []byte
 		err  error
@@ -79,8 +208,11 @@ func (h *Handler) attempt(ctx context.Context, rt *route.Route, node *registry.N
 		data, err = h.mucp.call(actx, node.Address, c, deadline)
 	}
 	done()
+	if rt.Hedge != nil && rt.Hedge.Delay == 0 && err == nil {
+		h.latencies(rt).observe(time.Since(start))
+	}
 	h.mark(ctx, actx, c.service, node, err)
-	if err != nil && actx != ctx && actx.Err() != nil && ctx.Err() == nil {
+	if err != nil && actx.Err() != nil && ctx.Err() == nil && context.Cause(actx) != errAttemptLost {
 		// The attempt's own deadline: a timeout of this attempt only.
 		err = attemptTimedOut
 	}
@@ -89,7 +221,8 @@ func (h *Handler) attempt(ctx context.Context, rt *route.Route, node *registry.N
 
 // mark reports an attempt's outcome to the selector. A node that did not
 // answer in time is a failure whichever deadline ended the attempt; a
-// client that left says nothing about the node and is not reported; an
+// client that left, or an attempt cancelled because another one of a hedged
+// request answered first, says nothing about the node and is not reported; an
 // answer too large for the gateway is the node's answer, not its failure.
 func (h *Handler) mark(ctx, actx context.Context, service string, node *registry.Node, err error) {
 	switch {
@@ -97,6 +230,8 @@ func (h *Handler) mark(ctx, actx context.Context, service string, node *registry
 		h.sel.Mark(service, node, nil)
 	case ctx.Err() != nil && !middleware.TimedOut(ctx):
 		// the client left
+	case context.Cause(actx) == errAttemptLost:
+		// a hedged request's slower attempt
 	case actx.Err() != nil:
 		h.sel.Mark(service, node, attemptTimedOut)
 	case isTooLarge(err):

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go-micro.dev/v4/client"
@@ -41,6 +42,7 @@ type Handler struct {
 	headers   []string // canonical header names copied into metadata
 	known     func(service string) bool
 	log       *slog.Logger
+	lat       sync.Map // *route.Route → *latencies, for percentile hedge delays
 }
 
 // Options configure a Handler.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,12 +37,18 @@ type stockNode struct {
 	srv      server.Server
 	mu       sync.Mutex
 	remotes  map[string]int // the client address of each request
+	delay    atomic.Int64   // ns every Hello waits first, a slow or hung node
+	calls    atomic.Int64
 }
 
 // Hello answers with the node id. Names select a behaviour: "big" answers
 // 2 MiB; "teapot" a go-micro 418; "badrequest" a go-micro 400; "slow" sleeps
 // 300 ms.
 func (n *stockNode) Hello(ctx context.Context, req *greeter.HelloRequest, rsp *greeter.HelloResponse) error {
+	n.calls.Add(1)
+	if d := time.Duration(n.delay.Load()); d > 0 {
+		time.Sleep(d)
+	}
 	if md, ok := metadata.FromContext(ctx); ok {
 		n.mu.Lock()
 		n.remotes[md["Remote"]]++
