@@ -45,8 +45,8 @@ func (g *Gateway) NewServer(h http.Handler) *http.Server {
 }
 
 // ListenAndServe listens on the configured addresses and serves until ctx
-// ends; see Serve. While it runs, SIGHUP reloads the TLS certificates
-// instead of ending the process.
+// ends; see Serve. While it runs, SIGHUP reloads the TLS certificates and,
+// after ReloadFrom, the configuration, instead of ending the process.
 func (g *Gateway) ListenAndServe(ctx context.Context) error {
 	pub, err := net.Listen("tcp", g.cfg.Address)
 	if err != nil {
@@ -79,7 +79,9 @@ func (g *Gateway) Serve(ctx context.Context, pub, adm net.Listener) error {
 }
 
 // serve is Serve; a value on hup (SIGHUP in ListenAndServe) reloads the
-// certificates.
+// certificates and, after ReloadFrom, the configuration. With ReloadFrom,
+// a change of the configuration is also picked up every
+// configPollInterval.
 func (g *Gateway) serve(ctx context.Context, pub, adm net.Listener, hup <-chan os.Signal) error {
 	defer g.Close()
 	s := g.cfg.Server
@@ -114,9 +116,12 @@ func (g *Gateway) serve(ctx context.Context, pub, adm net.Listener, hup <-chan o
 	for _, c := range certs {
 		go c.watch(watchCtx, certPollInterval)
 	}
+	if g.hotReload() {
+		go g.watchConfig(watchCtx, configPollInterval)
+	}
 
 	var draining atomic.Bool
-	pubSrv := g.NewServer(g.handler)
+	pubSrv := g.NewServer(g.Handler())
 	if s.H2C {
 		pubSrv.Protocols.SetUnencryptedHTTP2(true)
 	}
@@ -154,6 +159,7 @@ func (g *Gateway) serve(ctx context.Context, pub, adm net.Listener, hup <-chan o
 		for _, c := range certs {
 			c.reloadLogged("SIGHUP")
 		}
+		_ = g.reload("SIGHUP", false)
 	}
 	var serveErr error
 wait:

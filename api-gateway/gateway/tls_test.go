@@ -117,8 +117,9 @@ type servedGateway struct {
 	done     chan error
 }
 
-// serveGateway runs a gateway for yaml over reg until the test ends.
-func serveGateway(t *testing.T, reg registry.Registry, yaml string, mod func(*Options)) *servedGateway {
+// serveGateway runs a gateway for yaml over reg until the test ends; setup
+// runs before it serves.
+func serveGateway(t *testing.T, reg registry.Registry, yaml string, mod func(*Options), setup ...func(*Gateway)) *servedGateway {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
@@ -135,6 +136,9 @@ func serveGateway(t *testing.T, reg registry.Registry, yaml string, mod func(*Op
 	g, err := New(o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(g)
 	}
 	pub, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
