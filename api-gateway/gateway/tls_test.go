@@ -385,6 +385,7 @@ routes:
 		{"protocol h2 is h2c with prior knowledge", "/h2c/x", `{"proto_major":2,"tls":false}`},
 		{"protocol https negotiates h2 by ALPN", "/tls/x", `{"proto_major":2,"tls":true}`},
 		{"protocol http stays HTTP/1.1", "/plain/x", `{"proto_major":1,"tls":false}`},
+		{"the dynamic route proxies an h2 service too", "/up-h2c/x", `{"proto_major":2,"tls":false}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
