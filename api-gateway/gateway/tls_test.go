@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -392,6 +393,43 @@ routes:
 			code, _, body := do(t, "GET", g.url+tt.path, "")
 			if code != 200 || strings.TrimSpace(body) != tt.want {
 				t.Errorf("got %d %s; want 200 %s", code, body, tt.want)
+			}
+		})
+	}
+}
+
+// TestCurlHTTP2 is the acceptance check with curl itself, when installed:
+// curl --http2 over TLS and --http2-prior-knowledge over h2c get HTTP/2 200s.
+func TestCurlHTTP2(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl not installed")
+	}
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	certFile, keyFile := ca.writeLeaf(t, dir, 3)
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.NewMemoryRegistry()
+	startHTTP(t, reg, "plain-http", "p1")
+	routes := "routes: [{name: plain, path: /plain, kind: proxy, service: plain-http, strip_prefix: true}]\n"
+	tlsGW := serveGateway(t, reg, fmt.Sprintf("server: {tls: {cert_file: %s, key_file: %s}}\n", certFile, keyFile)+routes, nil)
+	h2cGW := serveGateway(t, reg, "server: {h2c: true}\n"+routes, nil)
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"--http2 over TLS", []string{"--http2", "--cacert", caFile, "https://" + tlsGW.pub + "/plain/x"}},
+		{"--http2-prior-knowledge over h2c", []string{"--http2-prior-knowledge", "http://" + h2cGW.pub + "/plain/x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"-sS", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "--max-time", "5"}, tt.args...)
+			out, err := exec.Command(curl, args...).CombinedOutput()
+			if err != nil || string(out) != "2 200" {
+				t.Errorf("curl %s: %q %v; want \"2 200\"", strings.Join(tt.args, " "), out, err)
 			}
 		})
 	}
