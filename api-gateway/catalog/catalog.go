@@ -30,7 +30,8 @@ type Service struct {
 	// Endpoints by name ("Greeter.Hello"); empty when the registry has no
 	// endpoint list for the service (then nothing is assumed).
 	Endpoints map[string]*Endpoint
-	// HTTP is true for a plain HTTP service: its nodes say protocol=http,
+	// HTTP is true for a plain HTTP service: its nodes say protocol=http
+	// (or https, or h2 for cleartext HTTP/2),
 	// or they carry neither go-micro's protocol nor server metadata.
 	HTTP bool
 }
@@ -187,7 +188,7 @@ func build(name string, services []*registry.Service) *Service {
 		}
 		for _, n := range s.Nodes {
 			switch p := n.Metadata["protocol"]; {
-			case p == "http" || p == "https":
+			case p == "http" || p == "https" || p == "h2":
 				httpNodes++
 			case p != "" || n.Metadata["server"] != "":
 				rpcNodes++

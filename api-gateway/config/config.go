@@ -101,6 +101,8 @@ type Server struct {
 	// TrustedProxies lists CIDRs whose X-Forwarded-For is believed when
 	// finding the client IP (rate limits, client_ip hash keys, logs).
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Listen holds tls, admin_tls, h2c and accept_grace (see tls.go).
+	Listen `yaml:",inline"`
 }
 
 // RouteOptions are the per-route settings that Defaults can also hold.

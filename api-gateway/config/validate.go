@@ -79,6 +79,7 @@ func (c *Config) Validate() error {
 			add("server.trusted_proxies: %v", err)
 		}
 	}
+	errs = append(errs, c.Server.Listen.validate()...)
 	if c.Server.MaxHeaderBytes < 0 {
 		add("server.max_header_bytes must not be negative")
 	}

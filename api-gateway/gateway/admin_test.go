@@ -84,12 +84,13 @@ func TestAdmin(t *testing.T) {
 	for _, want := range []string{
 		`microlb_gateway_requests_total{code="200",method="GET",node="greeter-a",route="default",service="greeter"} 4`,
 		`microlb_gateway_requests_total{code="200",method="GET",node="h1",route="default",service="greeter-http"} 1`,
-		`microlb_gateway_request_duration_seconds_count{class="2xx",route="default",service="greeter"} 4`,
+		`microlb_gateway_request_duration_seconds_count{code="200",route="default",service="greeter"} 4`,
 		`microlb_gateway_upstream_attempts_total{route="default",service="greeter"} 4`,
 		`microlb_selector_picks_total{node="greeter-a",service="greeter",strategy="weighted"} 4`,
 		`microlb_selector_node_ejected{node="greeter-a",service="greeter"} 0`,
 		`microlb_selector_ejections_total{node="greeter-a",service="greeter"} 0`,
-		`microlb_selector_node_weight{node="greeter-a",service="greeter",version="v1",zone="z1"} 3`,
+		`microlb_selector_node_weight{node="greeter-a",service="greeter"} 3`,
+		`microlb_selector_node_info{address="` + a.addr + `",node="greeter-a",service="greeter",version="v1",zone="z1"} 1`,
 		`microlb_selector_service_stale{service="greeter"} 0`,
 	} {
 		if !strings.Contains(m, want) {

@@ -310,7 +310,7 @@ func TestE2E(t *testing.T) {
 			`microlb_gateway_requests_total{code="504",method="GET",node=`,
 			`microlb_gateway_requests_total{code="429",method="GET",node="",route="limited",service="greeter"} 1`,
 			`microlb_selector_picks_total{node="` + greeters[0].Id + `",service="greeter",strategy="roundrobin"}`,
-			`microlb_gateway_request_duration_seconds_bucket{class="2xx",route="wrr",service="greeter",le="+Inf"} 60`,
+			`microlb_gateway_request_duration_seconds_bucket{code="200",route="wrr",service="greeter",le="+Inf"} 60`,
 		} {
 			if !strings.Contains(m, want) {
 				t.Errorf("metrics lack %s", want)

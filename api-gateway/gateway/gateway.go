@@ -74,6 +74,7 @@ type Gateway struct {
 	log       *slog.Logger
 	accessLog *slog.Logger
 	handler   http.Handler
+	rl        reloadState // hot reload: see reload.go
 
 	probeMu  sync.Mutex
 	probeAt  time.Time
@@ -131,8 +132,9 @@ func New(o Options) (*Gateway, error) {
 	return g, nil
 }
 
-// Handler returns the public handler: the onion around dispatch.
-func (g *Gateway) Handler() http.Handler { return g.handler }
+// Handler returns the public handler: the onion around dispatch (the
+// newest one after a reload; see ReloadFrom).
+func (g *Gateway) Handler() http.Handler { return http.HandlerFunc(g.serveLive) }
 
 // Metrics returns the gateway's collectors.
 func (g *Gateway) Metrics() *metrics.Metrics { return g.metrics }

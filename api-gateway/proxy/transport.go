@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
 	merrors "go-micro.dev/v4/errors"
+	"go-micro.dev/v4/registry"
 
 	"github.com/microlb/microlb/api-gateway/middleware"
 	"github.com/microlb/microlb/selector"
@@ -25,9 +27,45 @@ import (
 // is retried whatever its method; one that may have reached the node only
 // when the route deems the method idempotent. Retries stop after the route's
 // count, when every node was tried, or when the context ends.
+//
+// A node whose metadata says protocol h2 gets cleartext HTTP/2 with prior
+// knowledge (h2c), over a clone of base made on first use; https nodes
+// negotiate HTTP/2 by ALPN on base itself (NewTransport sets
+// ForceAttemptHTTP2). A base that is not an *http.Transport serves h2 nodes
+// as it is.
 type retryTransport struct {
 	base http.RoundTripper
 	sel  *selector.Selector
+
+	h2cOnce sync.Once
+	h2c     http.RoundTripper
+}
+
+// baseFor returns the transport for an attempt on node.
+func (t *retryTransport) baseFor(node *registry.Node) http.RoundTripper {
+	if node == nil || node.Metadata["protocol"] != ProtocolH2C {
+		return t.base
+	}
+	t.h2cOnce.Do(func() { t.h2c = h2cTransport(t.base) })
+	return t.h2c
+}
+
+// ProtocolH2C is the node metadata value of protocol that makes the proxy
+// speak cleartext HTTP/2 with prior knowledge to the node.
+const ProtocolH2C = "h2"
+
+// h2cTransport is base speaking only cleartext HTTP/2 to http:// URLs, when
+// base is an *http.Transport; base itself otherwise.
+func h2cTransport(base http.RoundTripper) http.RoundTripper {
+	tr, ok := base.(*http.Transport)
+	if !ok {
+		return base
+	}
+	c := tr.Clone()
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	c.Protocols = &p
+	return c
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -40,7 +78,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			a.info.SetNode(a.node.Id)
 		}
 		done := t.sel.Track(a.service, a.node)
-		resp, err := t.base.RoundTrip(req)
+		resp, err := t.baseFor(a.node).RoundTrip(req)
 		if err == nil {
 			t.sel.Mark(a.service, a.node, statusError(resp.StatusCode))
 			resp.Body = trackBody(resp.Body, done)
