@@ -57,6 +57,8 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	// SIGHUP, or a change of what the configuration loads to, reloads it.
+	g.ReloadFrom(func() (*config.Config, error) { return config.Load(args, os.Getenv) })
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	gateway.TuneGC()

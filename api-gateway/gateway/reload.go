@@ -121,7 +121,7 @@ func (g *Gateway) generation(cfg *config.Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	ng.client, ng.rpc, ng.proxy, ng.catalog, ng.metrics = g.client, g.rpc, g.proxy, g.catalog, g.metrics
+	ng.rpc, ng.proxy, ng.catalog, ng.metrics = g.rpc, g.proxy, g.catalog, g.metrics
 	if cfg.Auth.APIKeyHeader == g.rl.cfg.Auth.APIKeyHeader {
 		ng.limiter = g.current().limiter // keep the buckets
 	}
