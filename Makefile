@@ -6,7 +6,7 @@ export PATH := $(BIN):$(PATH)
 # MICROLB_CONSUL tells the integration tests which consul binary to start.
 export MICROLB_CONSUL ?= $(BIN)/consul
 
-.PHONY: all build test unit lint consul proto bench bench-smoke fuzz demo clean
+.PHONY: all build test unit lint consul proto bench bench-smoke soak fuzz demo clean
 
 all: build
 
@@ -26,9 +26,15 @@ consul:
 proto:
 	@scripts/proto.sh
 
-## test: unit and integration tests (real Consul), with the race detector
+## test: unit and integration tests (real Consul), with the race detector; then the 50,000-call soak against stock go-micro
 test: consul
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run '^TestSoakStockMucp$$' ./api-gateway/rpc/
+
+## soak: 1,000,000 calls through the gateway's pooled connections to a stock go-micro v4.11.0 node (progress every 5 s)
+SOAK_CALLS ?= 1000000
+soak:
+	set -o pipefail; MICROLB_SOAK_CALLS=$(SOAK_CALLS) $(GO) test -count=1 -timeout 60m -v -run '^TestSoakStockMucp$$' ./api-gateway/rpc/ 2>&1 | grep -E '^(soak:|--- |ok|FAIL|PASS)|_test.go'
 
 ## unit: the tests that need no Consul
 unit:
