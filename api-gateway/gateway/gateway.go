@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go-micro.dev/v4/client"
@@ -76,6 +77,8 @@ type Gateway struct {
 	accessLog *slog.Logger
 	handler   http.Handler
 
+	testRun atomic.Bool // a test-calls run is under way (one at a time)
+
 	probeMu  sync.Mutex
 	probeAt  time.Time
 	probeErr error
@@ -129,8 +132,9 @@ func New(o Options) (*Gateway, error) {
 		g.httpRT = proxy.NewTransport()
 	}
 	g.proxy = proxy.New(g.sel, g.httpRT, g.log)
+	g.proxy.SetAPIKeyHeader(cfg.Auth.APIKeyHeader)
 	g.metrics = metrics.New(g.sel)
-	g.limiter = middleware.NewRateLimiter(cfg.Auth.APIKeyHeader)
+	g.limiter = middleware.NewRateLimiter(middleware.DefaultMaxBuckets)
 	g.handler = Chain(http.HandlerFunc(g.dispatch), g.Layers()...)
 	return g, nil
 }
