@@ -474,3 +474,20 @@ func TestJSONErrorsLeaveBodiesAlone(t *testing.T) {
 		conn.Close()
 	}
 }
+
+// TestOpenSideDoorWarned: a configured route without auth to a service
+// that another configured route protects is served as written, with a
+// warning at startup naming both.
+func TestOpenSideDoorWarned(t *testing.T) {
+	g := newTestGateway(t, registry.NewMemoryRegistry(), `
+auth: {api_keys: [{name: k, key: key-0123456789abcdef}]}
+routes:
+  - {name: keyed, path: /keyed, service: greeter, auth: {mode: api_key}}
+  - {name: open, path: /open, service: greeter}
+  - {name: other, path: /other, service: other}
+`)
+	lines := g.logs.lines("a route without auth reaches a service that another route protects with auth")
+	if len(lines) != 1 || lines[0]["route"] != "open" || lines[0]["protected_by"] != "keyed" || lines[0]["level"] != "WARN" {
+		t.Fatalf("warnings %v", lines)
+	}
+}
