@@ -159,6 +159,13 @@ func TestRegistryDownUnknownKind(t *testing.T) {
 	if e := microError(t, body); code != 503 || !strings.Contains(e.Detail, "registry unavailable") {
 		t.Fatalf("%d %s, want 503", code, body)
 	}
+	// The metrics' service label never takes a raw path segment.
+	for i := range 5 {
+		do(t, "GET", g.url+fmt.Sprintf("/random-%d/hello", i), "")
+	}
+	if m := scrape(t, g); strings.Contains(m, "random-") || !strings.Contains(m, `microlb_gateway_requests_total{code="503",method="GET",node="",route="default",service=""} 6`) {
+		t.Fatalf("metrics:\n%s", grepLines(m, "microlb_gateway_requests_total"))
+	}
 }
 
 // TestAdminHostAndOrigin: DNS rebinding (a foreign Host) gets 421, a
