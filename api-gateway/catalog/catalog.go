@@ -21,8 +21,10 @@ var ErrNotFound = errors.New("service not found")
 // negativeTTL is how long an unknown name is remembered.
 const negativeTTL = time.Second
 
-// maxEntries bounds the cache; beyond it an arbitrary entry is dropped.
-const maxEntries = 4096
+// maxNegative bounds the names remembered as unknown. Beyond it, a negative
+// entry is dropped (never a service that exists: the cache of those is
+// bounded by the registry's own size).
+const maxNegative = 4096
 
 // Service is what the catalog knows about one service.
 type Service struct {
@@ -30,10 +32,16 @@ type Service struct {
 	// Endpoints by name ("Greeter.Hello"); empty when the registry has no
 	// endpoint list for the service (then nothing is assumed).
 	Endpoints map[string]*Endpoint
-	// HTTP is true for a plain HTTP service: its nodes say protocol=http
-	// (or https, or h2 for cleartext HTTP/2),
-	// or they carry neither go-micro's protocol nor server metadata.
+	// HTTP is true for a plain HTTP service that opted in: its nodes say
+	// protocol=http (or https, or h2 for cleartext HTTP/2) and none is a
+	// go-micro server.
 	HTTP bool
+	// Foreign is true for a service registered by something other than
+	// go-micro that did not opt in as HTTP (Consul itself, Vault, an admin
+	// UI): no node carries go-micro's server metadata (server: mucp or
+	// grpc) nor protocol: http. The dynamic route never publishes one; only
+	// a configured route naming it does.
+	Foreign bool
 }
 
 // Endpoint describes one RPC endpoint.
@@ -62,8 +70,9 @@ type Catalog struct {
 	ttl time.Duration
 	now func() time.Time
 
-	mu      sync.Mutex
-	entries map[string]*entry
+	mu       sync.Mutex
+	entries  map[string]*entry
+	negative int // entries with err == ErrNotFound
 }
 
 // New returns a catalog over reg whose entries are refreshed after ttl.
@@ -112,14 +121,6 @@ func (c *Catalog) Lookup(name string) (*Service, error) {
 		return e.svc, e.err
 	}
 	if e == nil {
-		if len(c.entries) >= maxEntries {
-			for k, old := range c.entries {
-				if old.loading == nil {
-					delete(c.entries, k)
-					break
-				}
-			}
-		}
 		e = &entry{}
 		c.entries[name] = e
 	}
@@ -142,6 +143,10 @@ func (c *Catalog) fetch(name string, e *entry) {
 		// that restarted empty) keeps its description: the selector, which
 		// may hold its last nodes, decides between serving and a 503.
 		if e.svc == nil {
+			if e.err != ErrNotFound {
+				c.makeRoomLocked(name)
+				c.negative++
+			}
 			e.err = ErrNotFound
 		}
 		e.fetched = c.now()
@@ -151,11 +156,38 @@ func (c *Catalog) fetch(name string, e *entry) {
 			delete(c.entries, name) // do not cache registry failures
 		}
 	default:
+		if e.err == ErrNotFound {
+			c.negative--
+		}
 		e.svc, e.err = build(name, services), nil
 		e.fetched = c.now()
 	}
 	close(e.loading)
 	e.loading = nil
+}
+
+// makeRoomLocked drops negative entries (other than keep) while there are
+// maxNegative of them: expired ones first, any other after. Entries of
+// services that exist are never dropped. The caller holds c.mu.
+func (c *Catalog) makeRoomLocked(keep string) {
+	if c.negative < maxNegative {
+		return
+	}
+	now := c.now()
+	var victim string
+	for k, e := range c.entries {
+		if k == keep || e.err != ErrNotFound || e.loading != nil {
+			continue
+		}
+		victim = k
+		if now.Sub(e.fetched) >= negativeTTL {
+			break
+		}
+	}
+	if victim != "" {
+		delete(c.entries, victim)
+		c.negative--
+	}
 }
 
 // Forget drops name from the cache, so that the next Lookup asks the
@@ -164,6 +196,9 @@ func (c *Catalog) Forget(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e := c.entries[name]; e != nil && e.loading == nil {
+		if e.err == ErrNotFound {
+			c.negative--
+		}
 		delete(c.entries, name)
 	}
 }
@@ -187,12 +222,10 @@ func build(name string, services []*registry.Service) *Service {
 			continue
 		}
 		for _, n := range s.Nodes {
-			switch p := n.Metadata["protocol"]; {
-			case p == "http" || p == "https" || p == "h2":
-				httpNodes++
-			case p != "" || n.Metadata["server"] != "":
+			switch NodeKind(n) {
+			case KindRPC:
 				rpcNodes++
-			default:
+			case KindHTTP:
 				httpNodes++
 			}
 		}
@@ -212,7 +245,34 @@ func build(name string, services []*registry.Service) *Service {
 		}
 	}
 	svc.HTTP = httpNodes > 0 && rpcNodes == 0 && len(svc.Endpoints) == 0
+	svc.Foreign = rpcNodes == 0 && !svc.HTTP
 	return svc
+}
+
+// Node kinds.
+const (
+	KindRPC     = "rpc"     // a go-micro server
+	KindHTTP    = "http"    // an HTTP service that opted in
+	KindForeign = "foreign" // anything else
+)
+
+// NodeKind classifies a node by its metadata. go-micro's servers register
+// server (mucp or grpc, from server.String()) together with transport,
+// broker, registry and protocol; an HTTP service opts in with protocol:
+// http or https. Anything else, such as a plain Consul registration, is
+// foreign.
+func NodeKind(n *registry.Node) string {
+	if n == nil {
+		return KindForeign
+	}
+	md := n.Metadata
+	switch p := md["protocol"]; {
+	case md["server"] == "mucp" || md["server"] == "grpc":
+		return KindRPC
+	case p == "http" || p == "https" || p == "h2":
+		return KindHTTP
+	}
+	return KindForeign
 }
 
 // Normalize folds a field name for matching: "node_id", "nodeId" and

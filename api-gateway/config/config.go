@@ -22,8 +22,9 @@ const (
 
 // Rate-limit keys.
 const (
-	LimitByIP     = "ip"      // one bucket per client IP
-	LimitByAPIKey = "api_key" // one bucket per API key; per IP when there is none
+	LimitByIP        = "ip"        // one bucket per client IP
+	LimitByAPIKey    = "api_key"   // one bucket per authenticated API key (api_key or any routes)
+	LimitByPrincipal = "principal" // one bucket per authenticated principal; per IP when there is none
 )
 
 // Defaults.
@@ -44,6 +45,9 @@ const (
 	DefaultCatalogTTL      = 10 * time.Second
 	DefaultRetries         = 1
 	DefaultRateLimitBucket = 10 * time.Minute
+	// DefaultMaxResponseBytes caps a response the gateway holds in memory
+	// (a unary RPC answer, a buffered proxy answer): 8 MiB.
+	DefaultMaxResponseBytes = 8 << 20
 )
 
 // Config is the whole gateway configuration. Its YAML keys are the
@@ -56,6 +60,11 @@ type Config struct {
 	// AdminToken, when set, is required as "Authorization: Bearer <token>"
 	// on the admin listener except /healthz (--admin_token, MICRO_ADMIN_TOKEN).
 	AdminToken string `yaml:"admin_token"`
+	// AdminHosts are the extra Host names (with or without a port) the
+	// admin listener answers to, besides its listen address and loopback
+	// names (localhost, 127.0.0.1, [::1]). Any other Host gets 421, which
+	// defeats DNS rebinding.
+	AdminHosts []string `yaml:"admin_hosts"`
 	// Registry is the go-micro registry plugin name (--registry, MICRO_REGISTRY).
 	Registry string `yaml:"registry"`
 	// RegistryAddress is a comma-separated list of registry addresses
@@ -135,6 +144,10 @@ type RouteOptions struct {
 	RetryBudget *RetryBudget `yaml:"retry_budget"`
 	// MaxBodyBytes caps the request body (413 beyond).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxResponseBytes caps a response the gateway reads whole into memory
+	// (unary RPC answers, buffered proxy answers): 502 beyond. Default
+	// 8 MiB.
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
 	// Auth is the route's auth policy.
 	Auth *RouteAuth `yaml:"auth"`
 	// RateLimit is the route's rate limit.
@@ -164,6 +177,10 @@ type Route struct {
 	Rewrite string `yaml:"rewrite"`
 	// CORS replaces the global CORS policy for this route.
 	CORS *CORS `yaml:"cors"`
+	// ForwardCredentials passes the credentials the gateway checked (the
+	// API-key header, "Authorization") on to the upstream. Off by default:
+	// they are removed once consumed.
+	ForwardCredentials bool `yaml:"forward_credentials"`
 
 	RouteOptions `yaml:",inline"`
 }
@@ -183,7 +200,9 @@ type RateLimit struct {
 	RPS float64 `yaml:"rps"`
 	// Burst is the bucket size (default: max(1, ceil(RPS))).
 	Burst int `yaml:"burst"`
-	// By is ip (default) or api_key.
+	// By is ip (default), api_key (the authenticated API key; the route
+	// must use api_key or any auth) or principal (the authenticated API
+	// key or JWT subject; per IP on a route without auth).
 	By string `yaml:"by"`
 }
 
@@ -232,7 +251,10 @@ type JWT struct {
 // Metadata configures header → go-micro metadata forwarding.
 type Metadata struct {
 	// Headers is the allow-list of request headers copied into the RPC's
-	// metadata. X-Request-Id is always forwarded.
+	// metadata. X-Request-Id is always forwarded. Credentials (Authorization,
+	// Cookie, Set-Cookie, the API-key header) and the gateway's own headers
+	// (X-Auth-Principal, X-Microlb-*, X-Forwarded-*, Forwarded, X-Real-Ip,
+	// True-Client-Ip, Micro-*) are refused.
 	Headers []string `yaml:"headers"`
 }
 
@@ -245,12 +267,13 @@ func Default() *Config {
 		CatalogTTL:   DefaultCatalogTTL,
 		LogLevel:     "info",
 		Defaults: RouteOptions{
-			Strategy:      "weighted",
-			Timeout:       DefaultTimeout,
-			StreamTimeout: DefaultStreamTimeout,
-			Retries:       ptr(DefaultRetries),
-			MaxBodyBytes:  DefaultMaxBodyBytes,
-			Auth:          &RouteAuth{Mode: AuthNone},
+			Strategy:         "weighted",
+			Timeout:          DefaultTimeout,
+			StreamTimeout:    DefaultStreamTimeout,
+			Retries:          ptr(DefaultRetries),
+			MaxBodyBytes:     DefaultMaxBodyBytes,
+			MaxResponseBytes: DefaultMaxResponseBytes,
+			Auth:             &RouteAuth{Mode: AuthNone},
 		},
 		Server: Server{
 			ReadHeaderTimeout: DefaultReadHeaderTO,

@@ -70,10 +70,30 @@ func TestValidate(t *testing.T) {
 		{"bad auth mode", "defaults: {auth: {mode: basic}}", "want none, api_key"},
 		{"reserved metadata", "metadata: {headers: [Micro-Endpoint]}", "reserved"},
 		{"cors star creds", "cors: {allow_origins: ['*'], allow_credentials: true}", "cannot be combined"},
-		{"bad rate by", "defaults: {rate_limit: {rps: 1, by: user}}", "want ip or api_key"},
+		{"bad rate by", "defaults: {rate_limit: {rps: 1, by: user}}", "want ip, api_key or principal"},
 		{"retries range", "defaults: {retries: 99}", "between 0 and 10"},
 		{"bad method", "routes: [{path: /x, service: s, methods: ['G T']}]", "not an HTTP method"},
 		{"strip on rpc", "routes: [{path: /x, service: s, strip_prefix: true}]", "proxy routes only"},
+		// Issue 11: secure by default.
+		{"second YAML document", "address: ':1'\n---\naddress: ':2'\n", "a second YAML document"},
+		{"empty second YAML document", "address: ':1'\n---\n", "a second YAML document"},
+		{"metadata Authorization", "metadata: {headers: [Authorization]}", "never copied from a client"},
+		{"metadata Cookie", "metadata: {headers: [cookie]}", "never copied from a client"},
+		{"metadata Set-Cookie", "metadata: {headers: [Set-Cookie]}", "never copied from a client"},
+		{"metadata API key header", "metadata: {headers: [X-Api-Key]}", "never copied from a client"},
+		{"metadata custom API key header", "auth: {api_key_header: X-Token}\nmetadata: {headers: [X-Token]}", "never copied from a client"},
+		{"metadata principal", "metadata: {headers: [X-Auth-Principal]}", "never copied from a client"},
+		{"metadata microlb", "metadata: {headers: [X-Microlb-Node]}", "never copied from a client"},
+		{"metadata forwarded", "metadata: {headers: [X-Forwarded-For]}", "never copied from a client"},
+		{"metadata real ip", "metadata: {headers: [X-Real-Ip]}", "never copied from a client"},
+		{"metadata true client ip", "metadata: {headers: [True-Client-Ip]}", "never copied from a client"},
+		{"metadata micro", "metadata: {headers: [micro-from-service]}", "reserved"},
+		{"rate by api_key without api key auth", "routes: [{path: /x, service: s, rate_limit: {rps: 1, by: api_key}}]", "needs auth mode api_key or any"},
+		{"rate by api_key on jwt", "auth: {jwt: {hs256_secret: 0123456789abcdef}}\nroutes: [{path: /x, service: s, auth: {mode: jwt}, rate_limit: {rps: 1, by: api_key}}]", "needs auth mode api_key or any"},
+		{"default rate by api_key", "defaults: {rate_limit: {rps: 1, by: api_key}}", "the default route: rate_limit.by api_key needs"},
+		{"negative max_response_bytes", "defaults: {max_response_bytes: -1}", "max_response_bytes must not be negative"},
+		{"duplicate path by case", "routes: [{path: /x, service: s, name: a}, {path: /X, service: t, name: b}]", "duplicate path"},
+		{"empty admin host", "admin_hosts: ['']", "not a host name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,6 +105,33 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("err %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestValidAccepted: the secure options that must still load.
+func TestValidAccepted(t *testing.T) {
+	tests := []struct{ name, yaml string }{
+		{"rate by api_key on api_key route", "routes: [{path: /x, service: s, auth: {mode: api_key}, rate_limit: {rps: 1, by: api_key}}]"},
+		{"rate by api_key on any route", "auth: {jwt: {hs256_secret: 0123456789abcdef}}\nroutes: [{path: /x, service: s, auth: {mode: any}, rate_limit: {rps: 1, by: api_key}}]"},
+		{"rate by principal anywhere", "defaults: {rate_limit: {rps: 1, by: principal}}"},
+		{"default rate by api_key without a default route", "disable_default_route: true\ndefaults: {rate_limit: {rps: 1, by: api_key}}\nroutes: [{path: /x, service: s, auth: {mode: api_key}}]"},
+		{"admin hosts", "admin_hosts: [gw.internal, 'gw.internal:8081']"},
+		{"one document with a leading separator", "---\naddress: ':1'\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(tt.yaml))
+			if err == nil {
+				err = cfg.Validate()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	cfg, _ := Parse(nil)
+	if cfg.Defaults.MaxResponseBytes != 8<<20 {
+		t.Fatalf("default max_response_bytes %d, want 8 MiB", cfg.Defaults.MaxResponseBytes)
 	}
 }
 

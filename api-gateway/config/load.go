@@ -95,13 +95,21 @@ func Usage(w io.Writer) {
 }
 
 // Parse reads a YAML configuration over the defaults. Unknown keys are an
-// error, so that a typo does not silently fall back to a default.
+// error, so that a typo does not silently fall back to a default; so is a
+// second YAML document ("---" and more), which would otherwise be ignored.
 func Parse(data []byte) (*Config, error) {
 	cfg := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("line %d: a second YAML document; the configuration is one document", extra.Line)
 	}
 	return cfg, nil
 }

@@ -42,6 +42,9 @@ func (o RouteOptions) Merge(def RouteOptions) RouteOptions {
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = def.MaxBodyBytes
 	}
+	if o.MaxResponseBytes == 0 {
+		o.MaxResponseBytes = def.MaxResponseBytes
+	}
 	if o.Auth == nil {
 		o.Auth = def.Auth
 	}
@@ -84,8 +87,13 @@ func (c *Config) Validate() error {
 		add("server.max_header_bytes must not be negative")
 	}
 	for _, h := range c.Metadata.Headers {
-		if err := checkMetadataHeader(h); err != nil {
+		if err := checkMetadataHeader(h, c.Auth.APIKeyHeader); err != nil {
 			add("metadata.headers: %v", err)
+		}
+	}
+	for i, h := range c.AdminHosts {
+		if strings.TrimSpace(h) == "" || strings.ContainsAny(h, "/ \t") {
+			add("admin_hosts[%d]: %q is not a host name", i, h)
 		}
 	}
 	errs = append(errs, c.Defaults.validate("defaults")...)
@@ -105,15 +113,20 @@ func (c *Config) Validate() error {
 			where = fmt.Sprintf("route %q", r.Name)
 		}
 		errs = append(errs, r.validate(where)...)
+		errs = append(errs, checkLimitKey(where, r.RouteOptions.Merge(c.Defaults))...)
 		if names[r.Name] {
 			add("%s: duplicate name", where)
 		}
 		names[r.Name] = true
-		if paths[r.Path] {
-			add("%s: duplicate path %q", where, r.Path)
+		if lp := strings.ToLower(r.Path); paths[lp] {
+			add("%s: duplicate path %q (paths match without regard to case)", where, r.Path)
+		} else {
+			paths[lp] = true
 		}
-		paths[r.Path] = true
 		usesJWT = usesJWT || usesMode(r.Auth, AuthJWT)
+	}
+	if !c.DisableDefaultRoute && !paths["/"] {
+		errs = append(errs, checkLimitKey("the default route", c.Defaults)...)
 	}
 	keys := map[string]bool{}
 	for i, k := range c.Auth.APIKeys {
@@ -139,18 +152,48 @@ func usesMode(a *RouteAuth, mode string) bool {
 	return a != nil && (a.Mode == mode || a.Mode == AuthAny && mode == AuthJWT)
 }
 
+// checkLimitKey refuses a rate limit keyed by API key on a route whose auth
+// does not check API keys: the key would be whatever the client sent, and a
+// new one per request would never be limited. o is the route's merged
+// options.
+func checkLimitKey(where string, o RouteOptions) []error {
+	if o.RateLimit == nil || o.RateLimit.By != LimitByAPIKey {
+		return nil
+	}
+	if o.Auth == nil || o.Auth.Mode != AuthAPIKey && o.Auth.Mode != AuthAny {
+		return []error{fmt.Errorf("%s: rate_limit.by api_key needs auth mode api_key or any (the key must be checked before it counts)", where)}
+	}
+	return nil
+}
+
 // reservedMetadata are go-micro's own transport headers: a client must never
 // set them through the allow-list.
 var reservedMetadata = []string{"micro-", "content-type", "accept", "timeout", "host", "method", "local", "remote", "connection"}
 
-func checkMetadataHeader(h string) error {
+// privateHeaders are credentials and the gateway's own headers: copying them
+// from a client into RPC metadata would hand a backend a secret, or a value
+// it trusts as the gateway's, that the client chose.
+var privateHeaders = []string{"authorization", "proxy-authorization", "cookie", "set-cookie", "x-auth-principal",
+	"x-microlb-", "x-forwarded-", "forwarded", "x-real-ip", "true-client-ip"}
+
+// checkMetadataHeader refuses go-micro's reserved headers, credentials
+// (apiKeyHeader among them) and the gateway's own headers.
+func checkMetadataHeader(h, apiKeyHeader string) error {
 	l := strings.ToLower(h)
 	if l == "" {
 		return errors.New("empty header name")
 	}
+	if apiKeyHeader == "" {
+		apiKeyHeader = DefaultAPIKeyHeader
+	}
 	for _, r := range reservedMetadata {
 		if l == r || strings.HasSuffix(r, "-") && strings.HasPrefix(l, r) {
 			return fmt.Errorf("%q is reserved by go-micro", h)
+		}
+	}
+	for _, r := range append(privateHeaders, strings.ToLower(apiKeyHeader)) {
+		if l == r || strings.HasSuffix(r, "-") && strings.HasPrefix(l, r) {
+			return fmt.Errorf("%q carries credentials or the gateway's own information; it is never copied from a client", h)
 		}
 	}
 	return nil
@@ -251,6 +294,9 @@ func (o *RouteOptions) validate(where string) []error {
 	if o.MaxBodyBytes < 0 {
 		add("max_body_bytes must not be negative")
 	}
+	if o.MaxResponseBytes < 0 {
+		add("max_response_bytes must not be negative")
+	}
 	if o.Auth != nil {
 		switch o.Auth.Mode {
 		case "":
@@ -270,9 +316,9 @@ func (o *RouteOptions) validate(where string) []error {
 		switch rl.By {
 		case "":
 			rl.By = LimitByIP
-		case LimitByIP, LimitByAPIKey:
+		case LimitByIP, LimitByAPIKey, LimitByPrincipal:
 		default:
-			add("rate_limit.by %q: want ip or api_key", rl.By)
+			add("rate_limit.by %q: want ip, api_key or principal", rl.By)
 		}
 	}
 	return errs

@@ -3,9 +3,14 @@ package gateway
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"mime"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,7 +39,15 @@ const registryTimeout = 3 * time.Second
 //	/                    the dashboard (embedded page, script and style)
 //
 // With an admin token, everything but /healthz needs "Authorization: Bearer <token>".
+// Every request first passes adminGuard: a Host the listener does not
+// answer to gets 421, a state-changing request that is not JSON 415, and
+// one from another origin 403.
 func (g *Gateway) AdminHandler() http.Handler {
+	return g.adminGuard(g.adminRoutes())
+}
+
+// adminRoutes is the admin mux, behind the token when one is configured.
+func (g *Gateway) adminRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -61,6 +74,69 @@ func (g *Gateway) AdminHandler() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// adminGuard protects the admin listener from web pages. DNS rebinding
+// points a name the attacker controls at the listener, so a Host header
+// must be an IP literal (a browser's origin is then the address itself),
+// "localhost" (or a name under .localhost), the host of admin_address, or
+// one of admin_hosts; ports are not compared. Anything else gets 421. A
+// request that changes state (any method but GET, HEAD and OPTIONS) must
+// say Content-Type: application/json (415 otherwise), which a cross-site
+// form or no-CORS fetch cannot send, and carry no Origin or one of this
+// very host (403 otherwise).
+func (g *Gateway) adminGuard(next http.Handler) http.Handler {
+	allowed := map[string]bool{"localhost": true}
+	if h, _, err := net.SplitHostPort(g.cfg.AdminAddress); err == nil && h != "" {
+		allowed[strings.ToLower(h)] = true
+	}
+	for _, h := range g.cfg.AdminHosts {
+		allowed[hostOnly(h)] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := hostOnly(r.Host)
+		if _, err := netip.ParseAddr(host); err != nil && !allowed[host] && !strings.HasSuffix(host, ".localhost") {
+			apierr.Write(w, http.StatusMisdirectedRequest, "the admin listener does not answer to host "+strconv.Quote(truncate(r.Host, 64))+"; add it to admin_hosts")
+			return
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+				apierr.Write(w, http.StatusUnsupportedMediaType, "admin requests that change state need Content-Type: application/json")
+				return
+			}
+			if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r.Host) {
+				apierr.Write(w, http.StatusForbidden, "cross-origin admin request refused (Origin "+strconv.Quote(truncate(o, 64))+")")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hostOnly is the lower-case host of a Host value, without port or IPv6
+// brackets.
+func hostOnly(hostport string) string {
+	h := hostport
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		h = host
+	}
+	return strings.ToLower(strings.TrimSuffix(strings.Trim(h, "[]"), "."))
+}
+
+// sameOrigin reports whether origin (scheme://host[:port]) names host
+// (the request's Host), port included.
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Path == "" && strings.EqualFold(u.Host, host)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
 
 // readiness is the body of /readyz.

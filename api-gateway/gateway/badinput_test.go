@@ -25,7 +25,7 @@ auth:
 routes:
   - {name: small, path: /small, service: greeter, max_body_bytes: 16}
   - {name: sticky, path: /sticky, service: greeter, strategy: hash, hash_key: "header:X-User"}
-  - {name: keyed, path: /keyed, service: greeter, auth: {mode: api_key}}
+  - {name: keyed, path: /keyed, service: private.greeter, auth: {mode: api_key}}
   - {name: web, path: /web, kind: proxy, service: greeter-http, strip_prefix: true}
 `
 
@@ -34,6 +34,7 @@ routes:
 func badInputFixture(t *testing.T) *testGateway {
 	reg := registry.NewMemoryRegistry()
 	startGreeter(t, reg, "a", nil)
+	startGreeterAs(t, reg, privateGreeter, "p", nil)
 	startHTTP(t, reg, "greeter-http", "h1")
 	return newTestGateway(t, reg, badInputYAML)
 }
@@ -166,15 +167,28 @@ func TestBadInput(t *testing.T) {
 		{"double-encoded dot-dot", get1("/greeter/%252e%252e/admin"), []int{400}, "dot segment"},
 		{"double-encoded dot-dot, proxied", get1("/web/%252e%252e/etc/passwd"), []int{400}, "dot segment"},
 		{"triple-encoded dot-dot, proxied", get1("/web/%25252e%25252e/etc/passwd"), []int{400}, "dot segment"},
-		{"empty segment", get1("/greeter//hello"), []int{404}, "not a valid handler name"},
+		{"empty segment", get1("/greeter//hello"), []int{400}, "path contains an empty segment (//)"},
 		{"trailing dot-dot, proxied", get1("/web/x/.."), []int{400}, "dot segment"},
+		// Issue 11: what reached the upstream as /..;/admin, /..\admin and
+		// /..%2f..%2fadmin, and the shadowing of a prefix.
+		{"dot-dot with params, proxied", get1("/web/..;/admin"), []int{400}, "dot segment"},
+		{"encoded dot-dot with params, proxied", get1("/web/%2e%2e;/admin"), []int{400}, "dot segment"},
+		{"dot with params, proxied", get1("/web/.;x/admin"), []int{400}, "dot segment"},
+		{"matrix params, proxied", get1("/web/a;jsessionid=1/x"), []int{400}, "path contains a ';'"},
+		{"encoded backslash, proxied", get1("/web/..%5cadmin"), []int{400}, "path contains a backslash"},
+		{"double-encoded backslash, proxied", get1("/web/..%255cadmin"), []int{400}, "multiply-encoded"},
+		{"double-encoded slashes, proxied", get1("/web/..%252f..%252fadmin"), []int{400}, "multiply-encoded"},
+		{"double-encoded dot and slash, proxied", get1("/web/%252e%252e%252fadmin"), []int{400}, "multiply-encoded"},
+		{"empty segment, proxied", get1("/web//admin"), []int{400}, "empty segment"},
+		{"leading empty segment shadows a prefix", get1("//web/x"), []int{400}, "empty segment"},
+		{"encoded NUL, proxied", get1("/web/a%00b"), []int{400}, "control character"},
 		// Unknown names.
 		{"unknown service", get1("/nosuch/hello"), []int{404}, "unknown service nosuch"},
 		{"unknown handler", get1("/greeter/nohandler/hello"), []int{404}, "unknown endpoint Nohandler.Hello"},
 		{"unknown method", get1("/greeter/nope"), []int{404}, "unknown endpoint Greeter.Nope"},
-		{"empty service name", get1("//"), []int{404}, "no service in the path"},
+		{"empty service name", get1("//"), []int{400}, "path contains an empty segment (//)"},
 		{"whitespace service name", get1("/%20/hello"), []int{404}, "not a valid service name"},
-		{"tab as service name", get1("/%09/hello"), []int{404}, "not a valid service name"},
+		{"tab as service name", get1("/%09/hello"), []int{400}, "path contains a control character"},
 		{"raw space in the path", get1("/ /hello"), []int{400}, "malformed request"},
 		// Method names that are not Go identifiers.
 		{"leading digit", get1("/greeter/1hello"), []int{404}, "not a valid method name"},
@@ -182,7 +196,7 @@ func TestBadInput(t *testing.T) {
 		{"dot", get1("/greeter/hello.world"), []int{404}, "not a valid method name"},
 		{"only an underscore", get1("/greeter/_"), []int{404}, "not a valid method name"},
 		{"non-ASCII letter", get1("/greeter/h%C3%A9llo"), []int{404}, "not a valid method name"},
-		{"NUL", get1("/greeter/hello%00"), []int{404}, "not a valid method name"},
+		{"NUL", get1("/greeter/hello%00"), []int{400}, "path contains a control character"},
 		{"space inside", get1("/greeter/say%20hello"), []int{404}, "not a valid method name"},
 		// Request smuggling: net/http accepts only "chunked", once, and then
 		// ignores Content-Length; the gateway re-frames what it forwards.

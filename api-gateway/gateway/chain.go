@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/middleware"
 	"github.com/microlb/microlb/api-gateway/route"
 )
@@ -27,13 +26,16 @@ type Layer struct {
 //	cors        answer preflights (before auth: they carry no credentials);
 //	            add Access-Control-Allow-Origin to every answer below, errors too
 //	body_limit  413 for a body over the route's limit
-//	rate_limit  429 + Retry-After, before auth so that floods cost no signature checks
-//	auth        401 / 403 by the route's API-key or JWT policy
+//	auth        401 / 403 by the route's API-key or JWT policies (its own, and
+//	            the guards of a protected service reached by its path)
+//	rate_limit  429 + Retry-After, after auth so that by: api_key and by:
+//	            principal count the identity auth established, never a
+//	            header the client can vary
 //	timeout     the route's deadlines; 504 when the upstream does not answer in time
 //	(dispatch)  RPC or reverse proxy
 var Order = []string{
 	"request_id", "access_log", "metrics", "recover", "route",
-	"cors", "body_limit", "rate_limit", "auth", "timeout",
+	"cors", "body_limit", "auth", "rate_limit", "timeout",
 }
 
 // Chain wraps h in layers, the first outermost (as go-kit's endpoint.Chain
@@ -81,4 +83,4 @@ func hasCORS(rt *route.Route) bool { return rt.CORS != nil && len(rt.CORS.AllowO
 
 func hasRateLimit(rt *route.Route) bool { return rt.RateLimit != nil && rt.RateLimit.RPS > 0 }
 
-func hasAuth(rt *route.Route) bool { return rt.Auth.Mode != "" && rt.Auth.Mode != config.AuthNone }
+func hasAuth(rt *route.Route) bool { return len(rt.AuthPolicies()) > 0 }

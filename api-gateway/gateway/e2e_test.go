@@ -120,8 +120,8 @@ routes:
   - {name: legacy, path: /v1, kind: proxy, service: greeter-http, rewrite: /legacy, strategy: weighted}
   - {name: small, path: /small, service: greeter, max_body_bytes: 16}
   - {name: limited, path: /limited, service: greeter, rate_limit: {rps: 0.01, burst: 2}}
-  - {name: keyed, path: /keyed, service: greeter, auth: {mode: api_key, scopes: [greeter.write]}}
-  - {name: jwt, path: /jwt, service: greeter, auth: {mode: jwt}}
+  - {name: keyed, path: /keyed, service: private.greeter, auth: {mode: api_key, scopes: [greeter.write]}}
+  - {name: jwt, path: /jwt, service: private.greeter, auth: {mode: jwt}}
   - {name: missing, path: /missing, service: nobody}
   - {name: slow, path: /slow, service: slowgreeter, timeout: 150ms}
   - {name: failer, path: /failer, service: failer}
@@ -145,10 +145,14 @@ func TestE2E(t *testing.T) {
 	}
 	startProducer(t, agent.Addr, "--server_name", "slowgreeter", "--latency", "400ms")
 	startProducer(t, agent.Addr, "--server_name", "failer", "--fail_rate", "1")
+	// Routes with auth protect private.greeter, so the dynamic route guards
+	// it and greeter stays open (issue 11).
+	startProducer(t, agent.Addr, "--server_name", "private.greeter")
 	greeters := waitNodes(t, reg, "greeter", 3)
 	waitNodes(t, reg, "greeter-http", 3)
 	waitNodes(t, reg, "slowgreeter", 1)
 	waitNodes(t, reg, "failer", 1)
+	waitNodes(t, reg, "private.greeter", 1)
 	g := newTestGateway(t, reg, e2eYAML)
 
 	hello := func(path string, hdr ...string) string {

@@ -21,7 +21,7 @@ auth:
 routes:
   - {name: small, path: /small, service: greeter, max_body_bytes: 16}
   - {name: limited, path: /limited, service: greeter, rate_limit: {rps: 0.01, burst: 1}}
-  - {name: keyed, path: /keyed, service: greeter, auth: {mode: api_key, scopes: [w]}}
+  - {name: keyed, path: /keyed, service: private.greeter, auth: {mode: api_key, scopes: [w]}}
   - {name: dead, path: /dead, kind: proxy, service: dead-http}
   - {name: gone, path: /gone, kind: proxy, service: nobody}
   - {name: gonerpc, path: /gonerpc, service: nobody}
@@ -36,6 +36,7 @@ routes:
 func errorsFixture(t *testing.T) *testGateway {
 	reg := registry.NewMemoryRegistry()
 	startGreeter(t, reg, "a", nil)
+	startGreeterAs(t, reg, privateGreeter, "p", nil)
 	startHTTP(t, reg, "greeter-http", "h1")
 	register(t, reg, "dead-http", "dead-h", deadAddr(t), map[string]string{"protocol": "http"})
 	register(t, reg, "dead-rpc", "dead-r", deadAddr(t), map[string]string{"protocol": "mucp", "server": "mucp"})

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go-micro.dev/v4/registry"
@@ -76,6 +78,8 @@ type Gateway struct {
 	handler   http.Handler
 	rl        reloadState // hot reload: see reload.go
 
+	testRun atomic.Bool // a test-calls run is under way (one at a time)
+
 	probeMu  sync.Mutex
 	probeAt  time.Time
 	probeErr error
@@ -126,10 +130,32 @@ func New(o Options) (*Gateway, error) {
 		g.httpRT = proxy.NewTransport()
 	}
 	g.proxy = proxy.New(g.sel, g.httpRT, g.log)
+	g.proxy.SetAPIKeyHeader(cfg.Auth.APIKeyHeader)
 	g.metrics = metrics.New(g.sel)
-	g.limiter = middleware.NewRateLimiter(cfg.Auth.APIKeyHeader)
+	g.limiter = middleware.NewRateLimiter(middleware.DefaultMaxBuckets)
 	g.handler = Chain(http.HandlerFunc(g.dispatch), g.Layers()...)
+	g.warnOpenSideDoors()
 	return g, nil
+}
+
+// warnOpenSideDoors logs a warning for each configured route without auth
+// that names a service another configured route protects with auth. Routes
+// that take the service from the path are guarded (see route.Table.Match);
+// a configured route says what it means, so the gateway serves it as
+// written, but the operator should know that it is a way around the other.
+func (g *Gateway) warnOpenSideDoors() {
+	protected := map[string]string{}
+	for _, r := range g.table.Routes() {
+		if r.Service != "" && r.Auth.Mode != config.AuthNone {
+			protected[strings.ToLower(r.Service)] = r.Name
+		}
+	}
+	for _, r := range g.table.Routes() {
+		if p, ok := protected[strings.ToLower(r.Service)]; ok && r.Service != "" && r.Auth.Mode == config.AuthNone {
+			g.log.Warn("a route without auth reaches a service that another route protects with auth",
+				"route", r.Name, "service", r.Service, "protected_by", p)
+		}
+	}
 }
 
 // Handler returns the public handler: the onion around dispatch (the

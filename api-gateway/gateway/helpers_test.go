@@ -125,9 +125,22 @@ func (n *greeterNode) report(s string) {
 // startGreeter starts a greeter node registered in reg.
 func startGreeter(t testing.TB, reg registry.Registry, id string, md map[string]string) *greeterNode {
 	t.Helper()
+	return startGreeterAs(t, reg, "greeter", id, md)
+}
+
+// privateGreeter is the name fixtures give a greeter that a configured
+// route protects with auth: the dynamic route guards it (issue 11), so the
+// open greeter stays reachable at /greeter/... without credentials.
+const privateGreeter = "private.greeter"
+
+// startGreeterAs starts a greeter node registered in reg as service name.
+// A dotted name keeps the default handler Greeter (/{service}/hello calls
+// Greeter.Hello).
+func startGreeterAs(t testing.TB, reg registry.Registry, name, id string, md map[string]string) *greeterNode {
+	t.Helper()
 	n := &greeterNode{id: id, streamed: make(chan string, 16)}
 	srv := server.NewRPCServer(
-		server.Name("greeter"),
+		server.Name(name),
 		server.Id(id),
 		server.Address("127.0.0.1:0"),
 		server.Registry(reg),
@@ -144,7 +157,7 @@ func startGreeter(t testing.TB, reg registry.Registry, id string, md map[string]
 		t.Fatal(err)
 	}
 	n.srv = srv
-	n.id = "greeter-" + id
+	n.id = name + "-" + id
 	n.addr = srv.Options().Address
 	t.Cleanup(func() { srv.Stop() })
 	return n

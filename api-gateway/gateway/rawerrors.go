@@ -28,8 +28,12 @@ import (
 //
 // A connection of the listener recognizes exactly that shape (a handler's
 // response always carries other headers, such as Date) and sends the same
-// status as {"id":"microlb.gateway","code":431,...} instead. Serve wraps
-// both of its listeners.
+// status as {"id":"microlb.gateway","code":431,...} instead. It looks only
+// at the first write of a response: once a connection wrote anything else,
+// every write until the connection goes idle belongs to a handler's
+// response (whose body may hold any bytes, such as an upstream's that
+// mimic net/http's answer) and passes untouched. Serve wraps both of its
+// listeners.
 func JSONErrors(l net.Listener) net.Listener { return jsonErrorListener{l} }
 
 type jsonErrorListener struct{ net.Listener }
@@ -45,7 +49,8 @@ func (l jsonErrorListener) Accept() (net.Conn, error) {
 // jsonErrorConn rewrites net/http's plain-text error answers; see JSONErrors.
 type jsonErrorConn struct {
 	net.Conn
-	hijacked atomic.Bool // a handler took the connection: leave its bytes alone
+	hijacked   atomic.Bool // a handler took the connection: leave its bytes alone
+	responding atomic.Bool // a response is being written: until the connection is idle, no write is inspected
 }
 
 // plainErrorHeaders are the headers of net/http's own error answers
@@ -56,7 +61,7 @@ const plainErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnec
 const maxPlainError = 512
 
 func (c *jsonErrorConn) Write(p []byte) (int, error) {
-	if len(p) <= maxPlainError && !c.hijacked.Load() {
+	if len(p) <= maxPlainError && !c.hijacked.Load() && !c.responding.Load() {
 		if code, detail, ok := parsePlainError(p); ok {
 			if _, err := io.WriteString(c.Conn, jsonErrorResponse(code, detail)); err != nil {
 				return 0, err
@@ -64,6 +69,7 @@ func (c *jsonErrorConn) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 	}
+	c.responding.Store(true)
 	return c.Conn.Write(p)
 }
 
@@ -76,10 +82,19 @@ func (c *jsonErrorConn) CloseWrite() error {
 }
 
 // markHijacked is the servers' ConnState hook: once a handler hijacks a
-// connection (a proxied WebSocket), its bytes are never inspected again.
+// connection (a proxied WebSocket), its bytes are never inspected again;
+// once a connection is idle (its response is complete), the first write of
+// the next response is inspected again.
 func markHijacked(c net.Conn, s http.ConnState) {
-	if jc, ok := c.(*jsonErrorConn); ok && s == http.StateHijacked {
+	jc, ok := c.(*jsonErrorConn)
+	if !ok {
+		return
+	}
+	switch s {
+	case http.StateHijacked:
 		jc.hijacked.Store(true)
+	case http.StateIdle:
+		jc.responding.Store(false)
 	}
 }
 

@@ -378,7 +378,7 @@ routes:
 		{"GET", base + "/nosuch/x", []string{"Authorization", "Basic " + basic}, 404},
 		{"GET", admin + "/admin/api/services", []string{"Authorization", "Bearer " + adminToken}, 200},
 		{"GET", admin + "/admin/api/services", []string{"Authorization", "Bearer " + adminToken + "x"}, 401},
-		{"POST", admin + "/admin/api/test-calls", []string{"Authorization", "Bearer " + adminToken}, 400},
+		{"POST", admin + "/admin/api/test-calls", []string{"Authorization", "Bearer " + adminToken, "Content-Type", "application/json"}, 400},
 	}
 	for _, r := range requests {
 		if code, _, body := do(t, r.method, r.url, "", r.hdr...); code != r.want {

@@ -19,7 +19,7 @@ import (
 
 // Limits of one test run.
 const (
-	maxTestCalls     = 100000
+	maxTestCalls     = 10000
 	testCallWorkers  = 8
 	testCallTimeout  = 5 * time.Second
 	testCallProgress = 100 * time.Millisecond
@@ -47,8 +47,14 @@ type testCallsProgress struct {
 // testCalls makes N real calls to a service with one strategy, through the
 // gateway's own selector and client, and streams the distribution as it
 // fills in. An RPC service gets its first unary endpoint with an empty JSON
-// body; an HTTP service gets GET /. Hash calls use a fresh key each.
+// body; an HTTP service gets GET /. Hash calls use a fresh key each. One
+// run at a time: a second one while the first runs gets 409.
 func (g *Gateway) testCalls(w http.ResponseWriter, r *http.Request) {
+	if !g.testRun.CompareAndSwap(false, true) {
+		apierr.Write(w, http.StatusConflict, "a test-calls run is already under way; one at a time")
+		return
+	}
+	defer g.testRun.Store(false)
 	var req testCallsRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
 	dec.DisallowUnknownFields()
@@ -68,6 +74,10 @@ func (g *Gateway) testCalls(w http.ResponseWriter, r *http.Request) {
 	svc, err := g.catalog.Lookup(req.Service)
 	if err != nil {
 		apierr.Write(w, http.StatusNotFound, fmt.Sprintf("service %q: %v", req.Service, err))
+		return
+	}
+	if svc.Foreign {
+		apierr.Write(w, http.StatusBadRequest, fmt.Sprintf("service %q is neither a go-micro service nor an HTTP service (protocol: http); the gateway does not call it", svc.Name))
 		return
 	}
 	call := g.testRPC(svc.Name, strategy)

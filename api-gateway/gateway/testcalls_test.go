@@ -22,8 +22,8 @@ func TestTestCallsErrors(t *testing.T) {
 		{name: "not JSON", body: `{`, code: 400, detail: "test-calls body: unexpected EOF"},
 		{name: "unknown field", body: `{"service":"greeter","strategy":"weighted","n":1,"x":1}`, code: 400, detail: `test-calls body: json: unknown field "x"`},
 		{name: "bad strategy", body: `{"service":"greeter","strategy":"fastest","n":1}`, code: 400, detail: `unknown strategy "fastest": valid strategies are random, roundrobin, weighted, hash, leastloaded`},
-		{name: "n zero", body: `{"service":"greeter","strategy":"weighted","n":0}`, code: 400, detail: "n must be between 1 and 100000"},
-		{name: "n too big", body: `{"service":"greeter","strategy":"weighted","n":100001}`, code: 400, detail: "n must be between 1 and 100000"},
+		{name: "n zero", body: `{"service":"greeter","strategy":"weighted","n":0}`, code: 400, detail: "n must be between 1 and 10000"},
+		{name: "n too big", body: `{"service":"greeter","strategy":"weighted","n":10001}`, code: 400, detail: "n must be between 1 and 10000"},
 		{name: "unknown service", body: `{"service":"nobody","strategy":"weighted","n":1}`, code: 404},
 	}
 	for _, tt := range tests {

@@ -226,36 +226,45 @@ func scopesOf(c jwt.MapClaims) []string {
 	return out
 }
 
-// Auth enforces the route's auth mode: 401 (with WWW-Authenticate) for
-// missing or invalid credentials, 403 for valid credentials that lack a
-// scope the route requires. The principal is recorded in Info.
+// Auth enforces the route's auth policies (route.Route.AuthPolicies: its own
+// and the guards of the service it reached): 401 (with WWW-Authenticate)
+// for missing or invalid credentials, 403 for valid credentials that lack a
+// scope a policy requires. The principal of the first policy is recorded in
+// Info. A request without route information is refused (500): the layer
+// fails closed.
 func Auth(a *Authenticator) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			info := InfoFrom(r.Context())
-			if info == nil || info.Route == nil || info.Route.Auth.Mode == config.AuthNone || info.Route.Auth.Mode == "" {
-				next.ServeHTTP(w, r)
+			if info == nil || info.Route == nil {
+				apierr.Write(w, http.StatusInternalServerError, "no route information; the request is refused")
 				return
 			}
-			ra := info.Route.Auth
-			p, aerr := a.authenticate(r, ra.Mode)
-			if aerr != nil {
-				challenge := `Bearer realm="microlb"`
-				if ra.Mode == config.AuthAPIKey {
-					challenge = `ApiKey realm="microlb", header="` + a.header + `"`
-				}
-				w.Header().Set("WWW-Authenticate", challenge)
-				apierr.Write(w, aerr.code, aerr.detail)
-				return
-			}
-			for _, s := range ra.Scopes {
-				if !slices.Contains(p.scopes, s) {
-					apierr.Write(w, http.StatusForbidden, "missing scope "+quoteHeader(s))
+			for i, ra := range info.Route.AuthPolicies() {
+				p, aerr := a.authenticate(r, ra.Mode)
+				if aerr != nil {
+					challenge := `Bearer realm="microlb"`
+					if ra.Mode == config.AuthAPIKey {
+						challenge = `ApiKey realm="microlb", header="` + a.header + `"`
+					}
+					w.Header().Set("WWW-Authenticate", challenge)
+					apierr.Write(w, aerr.code, aerr.detail)
 					return
 				}
+				for _, s := range ra.Scopes {
+					if !slices.Contains(p.scopes, s) {
+						apierr.Write(w, http.StatusForbidden, "missing scope "+quoteHeader(s))
+						return
+					}
+				}
+				if i == 0 {
+					info.Principal, info.Scopes = p.name, p.scopes
+				}
 			}
-			info.Principal, info.Scopes = p.name, p.scopes
 			next.ServeHTTP(w, r)
 		})
 	}
 }
+
+// Header returns the header that carries API keys.
+func (a *Authenticator) Header() string { return a.header }

@@ -24,7 +24,8 @@ func isPreflight(r *http.Request) bool {
 // CORS applies the route's cross-origin policy. A preflight (OPTIONS with
 // Origin and Access-Control-Request-Method) is answered here: 204 with the
 // Access-Control-Allow-* headers when the origin, method and headers are
-// allowed, 403 otherwise; it never reaches auth or the upstream. An actual
+// allowed (the method by the policy and by the route's methods), 403
+// otherwise; it never reaches auth or the upstream. An actual
 // cross-origin request from an allowed origin gets Access-Control-Allow-Origin
 // (and -Credentials, -Expose-Headers) on whatever answer follows, errors
 // included, so that the browser lets the page read them. Responses always
@@ -55,7 +56,7 @@ func CORS() func(http.Handler) http.Handler {
 				case !allowed:
 					apierr.Write(w, http.StatusForbidden, "CORS: origin "+quoteHeader(origin)+" is not allowed")
 					return
-				case !containsFold(methods, method):
+				case !containsFold(methods, method) || !rt.Allows(method):
 					apierr.Write(w, http.StatusForbidden, "CORS: method "+quoteHeader(method)+" is not allowed")
 					return
 				}

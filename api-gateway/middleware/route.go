@@ -8,9 +8,11 @@ import (
 )
 
 // Route finds the request's route and records it in Info. It answers 400
-// for a path with dot segments (also percent-encoded), 404 when no route
-// matches and 405 (with Allow) for a method the route does not accept; a
-// CORS preflight always passes, so that the CORS layer can answer it.
+// for a path route.CheckPath refuses (dot segments in any encoding, "//",
+// backslashes, ';'), 404 when no route matches and 405 (with Allow) for a
+// method the route does not accept. A CORS preflight passes only on a route
+// with a CORS policy, whose layer answers it and never lets it further; on
+// any other route OPTIONS is a method like the others.
 func Route(table *route.Table) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -27,7 +29,7 @@ func Route(table *route.Table) func(http.Handler) http.Handler {
 				info.Route = rt
 				info.Service = rt.Service
 			}
-			if !rt.Allows(r.Method) && !isPreflight(r) {
+			if !rt.Allows(r.Method) && !(isPreflight(r) && hasCORSPolicy(rt)) {
 				w.Header().Set("Allow", rt.Allow())
 				apierr.Write(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on route "+rt.Name)
 				return
@@ -36,6 +38,8 @@ func Route(table *route.Table) func(http.Handler) http.Handler {
 		})
 	}
 }
+
+func hasCORSPolicy(rt *route.Route) bool { return rt.CORS != nil && len(rt.CORS.AllowOrigins) > 0 }
 
 // RouteFrom returns the request's route; nil before the Route layer.
 func RouteFrom(r *http.Request) *route.Route {

@@ -41,6 +41,9 @@ type Proxy struct {
 	rp  *httputil.ReverseProxy
 	rt  *retryTransport
 	log *slog.Logger
+	// keyHeader is the API-key header, removed with Authorization once
+	// auth consumed them (see rewrite).
+	keyHeader string
 }
 
 // NewTransport returns the tuned transport the proxy uses by default: many
@@ -68,10 +71,10 @@ func New(sel *selector.Selector, base http.RoundTripper, log *slog.Logger) *Prox
 	if log == nil {
 		log = slog.Default()
 	}
-	p := &Proxy{sel: sel, log: log}
+	p := &Proxy{sel: sel, log: log, keyHeader: "X-Api-Key"}
 	p.rt = &retryTransport{base: base, sel: sel}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:       rewrite,
+		Rewrite:       p.rewrite,
 		Transport:     p.rt,
 		FlushInterval: FlushInterval,
 		BufferPool:    bufferPool{},
@@ -79,6 +82,15 @@ func New(sel *selector.Selector, base http.RoundTripper, log *slog.Logger) *Prox
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return p
+}
+
+// SetAPIKeyHeader names the header that carries API keys (default
+// X-API-Key), which the proxy removes after auth consumed it. Call it
+// before serving.
+func (p *Proxy) SetAPIKeyHeader(h string) {
+	if h != "" {
+		p.keyHeader = http.CanonicalHeaderKey(h)
+	}
 }
 
 // FlushInterval bounds how long a response with a known length waits in the
@@ -218,8 +230,21 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, rt *route.Route, s
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), attemptKey{}, a)))
 }
 
-// rewrite points the outbound request at the picked node.
-func rewrite(pr *httputil.ProxyRequest) {
+// clientHeaders are headers a client must never hand an upstream: the
+// gateway's own identity header and forwarding headers that Rewrite does
+// not strip by itself (it strips X-Forwarded-For, -Host, -Proto and
+// Forwarded). What the gateway knows of them, it sets itself.
+var clientHeaders = []string{"X-Real-Ip", "True-Client-Ip", "X-Auth-Principal", "X-Forwarded-Prefix", "X-Forwarded-Port"}
+
+// rewrite points the outbound request at the picked node and sets the
+// headers the upstream may trust: X-Forwarded-For, -Host and -Proto
+// (SetXForwarded), X-Real-Ip (the client IP the gateway determined),
+// X-Forwarded-Port (the gateway's own port), X-Forwarded-Prefix (the
+// route's prefix, when it is stripped or rewritten) and X-Auth-Principal
+// (who authenticated, when auth ran). The client's own values of these are
+// dropped, as are the credentials auth consumed (the API-key header,
+// Authorization) unless the route sets forward_credentials.
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	a := attemptFrom(pr.In.Context())
 	// What pr.SetURL(nodeURL(a.node)) does, without building a URL: the
 	// node's scheme and address, our path, the inbound query, no Host.
@@ -232,6 +257,31 @@ func rewrite(pr *httputil.ProxyRequest) {
 		pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
 	}
 	pr.SetXForwarded()
+	h := pr.Out.Header
+	for _, k := range clientHeaders {
+		delete(h, k)
+	}
+	rt := a.route
+	if len(rt.AuthPolicies()) > 0 && !rt.ForwardCredentials {
+		delete(h, p.keyHeader)
+		delete(h, "Authorization")
+	}
+	if a.info != nil {
+		if a.info.ClientIP != "" {
+			h["X-Real-Ip"] = []string{a.info.ClientIP}
+		}
+		if a.info.Principal != "" {
+			h["X-Auth-Principal"] = []string{a.info.Principal}
+		}
+	}
+	if la, ok := pr.In.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if _, port, err := net.SplitHostPort(la.String()); err == nil {
+			h["X-Forwarded-Port"] = []string{port}
+		}
+	}
+	if rt.Prefix != "/" && (rt.StripPrefix || rt.Rewrite != "") {
+		h["X-Forwarded-Prefix"] = []string{rt.Prefix}
+	}
 }
 
 // nodeURL is the base URL of a node: https when its metadata says so.

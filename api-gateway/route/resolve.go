@@ -1,15 +1,29 @@
 package route
 
 import (
-	"errors"
 	"net/url"
 	"strings"
 )
 
+// PathError is a path the gateway refuses to route (400): it could mean
+// something else to a backend than to the gateway.
+type PathError struct{ Reason string }
+
+func (e *PathError) Error() string { return e.Reason }
+
 // ErrDotSegment rejects paths with "." or ".." segments (also when they
-// arrive percent-encoded, once or more): they would climb out of a route's
-// prefix.
-var ErrDotSegment = errors.New("path contains a dot segment")
+// arrive percent-encoded, once or more, or with ";params" as in "..;"):
+// they would climb out of a route's prefix.
+var ErrDotSegment = &PathError{"path contains a dot segment"}
+
+// The other paths CheckPath refuses.
+var (
+	ErrEmptySegment = &PathError{"path contains an empty segment (//)"}
+	ErrBackslash    = &PathError{"path contains a backslash"}
+	ErrSemicolon    = &PathError{"path contains a ';'"}
+	ErrControl      = &PathError{"path contains a control character"}
+	ErrEncodedSlash = &PathError{"path contains a multiply-encoded '/' or '\\'"}
+)
 
 // NotFoundError says why a path names no service or endpoint (404).
 type NotFoundError struct{ Reason string }
@@ -35,15 +49,29 @@ func quote(s string) string {
 // maxUnescapes bounds how many layers of percent-encoding CheckPath peels.
 const maxUnescapes = 8
 
-// CheckPath rejects dot segments. path is the decoded URL path; a segment
-// that still holds percent-encoding ("%2e%2e" sent as "%252e%252e") is
-// decoded again, layer by layer, since a backend or a later hop that
-// decodes once more would see a dot segment.
+// CheckPath refuses a path that a backend could read differently from the
+// gateway: dot segments, empty segments ("//", except a trailing slash),
+// backslashes, ';' (matrix parameters, as in Tomcat's "..;"), control
+// characters, and a '/' or '\' that arrives encoded twice or more. path is
+// the decoded URL path; a segment that still holds percent-encoding
+// ("%2e%2e" sent as "%252e%252e") is decoded again, layer by layer, since a
+// backend or a later hop that decodes once more would see what it hides.
+// It returns a *PathError.
 func CheckPath(path string) error {
-	for seg := range strings.SplitSeq(path, "/") {
-		for range maxUnescapes {
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if seg == "" && i > 0 && i < len(segs)-1 {
+			return ErrEmptySegment
+		}
+		for layer := range maxUnescapes {
 			if seg == "." || seg == ".." {
 				return ErrDotSegment
+			}
+			if layer > 0 && strings.ContainsAny(seg, "/\\") {
+				return ErrEncodedSlash
+			}
+			if err := checkChars(seg); err != nil {
+				return err
 			}
 			if !strings.Contains(seg, "%") {
 				break
@@ -53,6 +81,24 @@ func CheckPath(path string) error {
 				break
 			}
 			seg = dec
+		}
+	}
+	return nil
+}
+
+// checkChars refuses the characters some backend reads as structure.
+func checkChars(seg string) error {
+	for i := 0; i < len(seg); i++ {
+		switch c := seg[i]; {
+		case c == '\\':
+			return ErrBackslash
+		case c == ';':
+			if p, _, _ := strings.Cut(seg, ";"); p == "." || p == ".." {
+				return ErrDotSegment
+			}
+			return ErrSemicolon
+		case c < 0x20 || c == 0x7f:
+			return ErrControl
 		}
 	}
 	return nil
@@ -72,7 +118,7 @@ type Target struct {
 
 // Resolve maps the path of a request on an RPC route to its service and
 // endpoint. It returns a *NotFoundError for a path that names no valid
-// service or endpoint, and ErrDotSegment for a path with dot segments.
+// service or endpoint, and a *PathError for a path CheckPath refuses.
 func (r *Route) Resolve(path, namespace string) (Target, error) {
 	if err := CheckPath(path); err != nil {
 		return Target{}, err

@@ -40,19 +40,40 @@ type Route struct {
 	Retries            int
 	RetryNonIdempotent bool
 	MaxBodyBytes       int64
-	MaxResponseBytes   int64 // a buffered upstream answer's cap; 0: the package default
+	// MaxResponseBytes caps a response read whole into memory (always > 0).
+	MaxResponseBytes int64
 	// Hedge is the route's hedging policy; nil: no hedged requests.
 	Hedge *Hedge
 	// Budget bounds the route's retries and hedges in flight; it is shared
 	// by every request of the route (never nil once compiled).
 	Budget *selector.RetryBudget
-	Auth               config.RouteAuth
-	RateLimit          *config.RateLimit
-	CORS               *config.CORS
+	Auth   config.RouteAuth
+	// Guards are the auth policies of the configured routes that name the
+	// service this route reached by its path: a request must pass them too
+	// (see Table.Match). Set only on the copies Match returns.
+	Guards    []config.RouteAuth
+	RateLimit *config.RateLimit
+	CORS      *config.CORS
+	// ForwardCredentials passes the API-key header and Authorization on to
+	// the upstream after auth checked them; otherwise they are removed.
+	ForwardCredentials bool
+
+	// guarded holds, for a route that takes the service from the path, a
+	// copy with Guards set per guarded service (lower-case name).
+	guarded map[string]*Route
 }
 
-// Allows reports whether the route accepts the HTTP method. OPTIONS is
-// always let through to the CORS layer.
+// AuthPolicies returns every auth policy a request on the route must pass:
+// the route's own (unless none) and its Guards.
+func (r *Route) AuthPolicies() []config.RouteAuth {
+	var out []config.RouteAuth
+	if r.Auth.Mode != "" && r.Auth.Mode != config.AuthNone {
+		out = append(out, r.Auth)
+	}
+	return append(out, r.Guards...)
+}
+
+// Allows reports whether the route accepts the HTTP method.
 func (r *Route) Allows(method string) bool {
 	return r.methods == nil || slices.Contains(r.methods, method)
 }
@@ -100,7 +121,58 @@ func NewTable(cfg *config.Config) (*Table, error) {
 		t.routes = append(t.routes, r)
 	}
 	slices.SortStableFunc(t.routes, func(a, b *Route) int { return len(b.Prefix) - len(a.Prefix) })
+	t.guard()
 	return t, nil
+}
+
+// guard closes the side doors to protected services. A configured route
+// that names a service and requires auth is the service's front door; a
+// route that takes the service from the path (the default route, a
+// configured rpc route without a service) would reach the same service
+// without those credentials. Each such route gets, per protected service,
+// a copy that carries the front doors' policies as Guards, which Match
+// hands out instead. Service names are compared without regard to case
+// (Consul's own lookups ignore case).
+func (t *Table) guard() {
+	guards := map[string][]config.RouteAuth{}
+	for _, r := range t.routes {
+		if r.Service != "" && r.Auth.Mode != config.AuthNone {
+			k := strings.ToLower(r.Service)
+			if !slices.ContainsFunc(guards[k], func(a config.RouteAuth) bool { return sameAuth(a, r.Auth) }) {
+				guards[k] = append(guards[k], r.Auth)
+			}
+		}
+	}
+	if len(guards) == 0 {
+		return
+	}
+	for _, r := range t.routes {
+		if !r.pathNamed() {
+			continue
+		}
+		r.guarded = map[string]*Route{}
+		for svc, g := range guards {
+			c := *r
+			c.guarded = nil
+			c.Guards = g
+			r.guarded[svc] = &c
+		}
+	}
+}
+
+func sameAuth(a, b config.RouteAuth) bool {
+	return a.Mode == b.Mode && slices.Equal(a.Scopes, b.Scopes)
+}
+
+// pathNamed reports whether the route takes its service from the path.
+func (r *Route) pathNamed() bool { return r.Service == "" && r.Kind == config.KindRPC }
+
+// pathSegment returns the path segment that names the service on a
+// path-named route ("" when there is none).
+func (r *Route) pathSegment(path string) string {
+	rest := strings.TrimLeft(r.Rest(path), "/")
+	seg, _, _ := strings.Cut(rest, "/")
+	return seg
 }
 
 // Routes returns the compiled routes, longest prefix first.
@@ -126,6 +198,12 @@ func compile(cr *config.Route, cfg *config.Config) (*Route, error) {
 		RateLimit:     o.RateLimit,
 		CORS:          cr.CORS,
 		Strategy:      selector.DefaultStrategy,
+
+		MaxResponseBytes:   o.MaxResponseBytes,
+		ForwardCredentials: cr.ForwardCredentials,
+	}
+	if r.MaxResponseBytes <= 0 {
+		r.MaxResponseBytes = config.DefaultMaxResponseBytes
 	}
 	if r.Kind == "" {
 		r.Kind = config.KindRPC
@@ -175,22 +253,34 @@ func compile(cr *config.Route, cfg *config.Config) (*Route, error) {
 }
 
 // Match returns the route whose prefix is the longest one that path starts
-// with, on a segment boundary; ok is false when none does.
+// with, on a segment boundary and without regard to ASCII case; ok is false
+// when none does. On a route that takes the service from the path, a path
+// naming a service that a configured route protects gets that route's copy
+// with the protecting policies as Guards (see guard). path must have passed
+// CheckPath.
 func (t *Table) Match(path string) (r *Route, ok bool) {
 	for _, r := range t.routes {
 		if hasPrefix(path, r.Prefix) {
+			if r.guarded != nil {
+				if g := r.guarded[strings.ToLower(t.namespace+r.pathSegment(path))]; g != nil {
+					return g, true
+				}
+			}
 			return r, true
 		}
 	}
 	return nil, false
 }
 
-// hasPrefix reports whether path is prefix or lies below it.
+// hasPrefix reports whether path is prefix or lies below it, ignoring
+// ASCII case: /Admin is matched by the route of /admin, so a protected
+// prefix cannot be dodged by a backend that ignores case.
 func hasPrefix(path, prefix string) bool {
 	if prefix == "/" {
 		return strings.HasPrefix(path, "/")
 	}
-	return strings.HasPrefix(path, prefix) && (len(path) == len(prefix) || path[len(prefix)] == '/')
+	return len(path) >= len(prefix) && strings.EqualFold(path[:len(prefix)], prefix) &&
+		(len(path) == len(prefix) || path[len(prefix)] == '/')
 }
 
 // Rest returns the part of path below the route's prefix, starting with "/"

@@ -42,6 +42,7 @@ func TestResolve(t *testing.T) {
 		wantRoute             string
 		wantService, wantEP   string
 		wantErr               string // substring; "dot" for ErrDotSegment
+		wantPathErr           error  // a *PathError other than ErrDotSegment
 	}{
 		{name: "service method", path: "/greeter/hello", wantRoute: "default", wantService: "greeter", wantEP: "Greeter.Hello"},
 		{name: "service handler method", path: "/greeter/greeter/hello", wantRoute: "default", wantService: "greeter", wantEP: "Greeter.Hello"},
@@ -70,7 +71,18 @@ func TestResolve(t *testing.T) {
 		{name: "encoded dot", path: "/greeter/%2E/hello", wantRoute: "default", wantErr: "dot"},
 		{name: "percent that decodes to no dot", path: "/greeter/%41bc", wantRoute: "default", wantErr: "not a valid method"},
 		{name: "broken escape", path: "/greeter/%zz", wantRoute: "default", wantErr: "not a valid method"},
-		{name: "empty segment", path: "/greeter//hello", wantRoute: "default", wantErr: "not a valid handler"},
+		{name: "empty segment", path: "/greeter//hello", wantRoute: "default", wantPathErr: ErrEmptySegment},
+		// Issue 11: every encoding of a dot segment, and what a backend
+		// could read as structure.
+		{name: "dot dot with params", path: "/greeter/..;/admin", wantRoute: "default", wantErr: "dot"},
+		{name: "dot dot with params, encoded", path: "/greeter/%2e%2e;x/admin", wantRoute: "default", wantPathErr: ErrSemicolon},
+		{name: "dot with params", path: "/greeter/.;/hello", wantRoute: "default", wantErr: "dot"},
+		{name: "params", path: "/greeter;x/hello", wantRoute: "default", wantPathErr: ErrSemicolon},
+		{name: "backslash", path: "/greeter/..\\admin", wantRoute: "default", wantPathErr: ErrBackslash},
+		{name: "double-encoded slash", path: "/greeter/..%2f..%2fadmin", wantRoute: "default", wantPathErr: ErrEncodedSlash},
+		{name: "double-encoded backslash", path: "/greeter/..%5cadmin", wantRoute: "default", wantPathErr: ErrEncodedSlash},
+		{name: "NUL", path: "/greeter/he\x00llo", wantRoute: "default", wantPathErr: ErrControl},
+		{name: "trailing slash kept", path: "/greeter/greeter/hello/", wantRoute: "default", wantService: "greeter", wantEP: "Greeter.Hello"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,6 +95,10 @@ func TestResolve(t *testing.T) {
 			}
 			got, err := rt.Resolve(tt.path, tt.namespace)
 			switch {
+			case tt.wantPathErr != nil:
+				if err != tt.wantPathErr {
+					t.Fatalf("err %v, want %v", err, tt.wantPathErr)
+				}
 			case tt.wantErr == "dot":
 				if !errors.Is(err, ErrDotSegment) {
 					t.Fatalf("err %v, want ErrDotSegment", err)
@@ -108,6 +124,8 @@ func TestMatchLongestPrefix(t *testing.T) {
 	tests := []struct{ path, want string }{
 		{"/http", "http"}, {"/http/x/y", "http"}, {"/httpx", "default"},
 		{"/v2/a", "v2"}, {"/api/hello", "hello"}, {"/api/greet/x", "greet"}, {"/anything", "default"},
+		// Case does not dodge a route (issue 11).
+		{"/HTTP/x", "http"}, {"/Api/Hello", "hello"}, {"/HTTPX", "default"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -147,6 +165,56 @@ routes:
 	}
 	if !b.Idempotent("GET") || b.Idempotent("POST") {
 		t.Fatal("idempotency")
+	}
+}
+
+// TestGuards: a route that takes the service from the path hands out, for a
+// service a configured route protects, a copy carrying that protection
+// (issue 11), whatever the case of the name; other services stay open.
+func TestGuards(t *testing.T) {
+	tb := table(t, `
+namespace: go.micro.
+auth: {api_keys: [{name: k, key: key-0123456789abcdef}], jwt: {hs256_secret: 0123456789abcdef}}
+routes:
+  - {name: keyed, path: /keyed, service: go.micro.greeter, auth: {mode: api_key, scopes: [w]}}
+  - {name: jwt, path: /jwt, kind: proxy, service: go.micro.web, auth: {mode: jwt}}
+  - {name: open, path: /open, service: go.micro.greeter}
+  - {name: ns, path: /ns, auth: {mode: jwt}}
+  - {name: fixed, path: /fixed, service: go.micro.other, max_response_bytes: 100, forward_credentials: true}
+`)
+	tests := []struct {
+		path, wantRoute string
+		wantPolicies    []string
+	}{
+		{"/greeter/hello", "default", []string{"api_key[w]"}},
+		{"/GREETER/hello", "default", []string{"api_key[w]"}},
+		{"/greeter", "default", []string{"api_key[w]"}},
+		{"/web/x", "default", []string{"jwt[]"}},
+		{"/ns/greeter/hello", "ns", []string{"jwt[]", "api_key[w]"}},
+		{"/other/hello", "default", nil},
+		{"/open/hello", "open", nil}, // a configured route says what it means
+		{"/keyed/hello", "keyed", []string{"api_key[w]"}},
+		{"/", "default", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			rt, ok := tb.Match(tt.path)
+			if !ok || rt.Name != tt.wantRoute {
+				t.Fatalf("Match(%q) = %v, want %s", tt.path, rt, tt.wantRoute)
+			}
+			var got []string
+			for _, p := range rt.AuthPolicies() {
+				got = append(got, p.Mode+"["+strings.Join(p.Scopes, ",")+"]")
+			}
+			if strings.Join(got, " ") != strings.Join(tt.wantPolicies, " ") {
+				t.Fatalf("policies %v, want %v", got, tt.wantPolicies)
+			}
+		})
+	}
+	fixed, _ := tb.Match("/fixed")
+	def, _ := tb.Match("/x/y")
+	if fixed.MaxResponseBytes != 100 || !fixed.ForwardCredentials || def.MaxResponseBytes != 8<<20 || def.ForwardCredentials {
+		t.Fatalf("fixed %d %v, default %d %v", fixed.MaxResponseBytes, fixed.ForwardCredentials, def.MaxResponseBytes, def.ForwardCredentials)
 	}
 }
 
