@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/registry"
@@ -73,22 +74,42 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if a == nil {
 		return t.base.RoundTrip(req)
 	}
+	if b := a.route.Budget; b != nil {
+		defer b.Begin()()
+	}
 	for n := 0; ; n++ {
 		if a.info != nil {
 			a.info.SetNode(a.node.Id)
 		}
 		done := t.sel.Track(a.service, a.node)
-		resp, err := t.baseFor(a.node).RoundTrip(req)
-		if err == nil {
+		areq, stop := perTry(req, a.route.PerTryTimeout)
+		resp, err := t.baseFor(a.node).RoundTrip(areq)
+		if err == nil && stop() {
 			t.sel.Mark(a.service, a.node, statusError(resp.StatusCode))
 			resp.Body = trackBody(resp.Body, done)
 			return resp, nil
 		}
+		if err == nil { // the answer came as the per-try deadline fired
+			resp.Body.Close()
+			err = errPerTryTimeout
+		}
+		stop()
 		done()
+		if req.Context().Err() == nil && context.Cause(areq.Context()) == errPerTryTimeout {
+			err = errPerTryTimeout
+		}
 		t.sel.Mark(a.service, a.node, markError(req.Context(), err))
 		if n >= a.route.Retries || !t.retriable(a, req, err) {
 			return nil, err
 		}
+		retryDone := func() {}
+		if b := a.route.Budget; b != nil {
+			var ok bool
+			if ok, retryDone = b.TryRetry(); !ok {
+				return nil, err
+			}
+		}
+		defer retryDone()
 		node, nerr := a.next()
 		if nerr != nil || slices.Contains(a.tried, node.Id) {
 			return nil, err
@@ -103,6 +124,25 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// errPerTryTimeout ends an attempt that did not get its response headers
+// within the route's per_try_timeout: a timeout of the node (Mark counts
+// it), retried on another node when the method is idempotent.
+var errPerTryTimeout = merrors.Timeout("microlb.proxy", "attempt timed out: %v", context.DeadlineExceeded)
+
+// perTry returns req bounded by d until its response headers arrive (req
+// itself when d is 0), and stop, which ends the bound and reports whether it
+// ended before it fired. The attempt's context is released when the request
+// ends.
+func perTry(req *http.Request, d time.Duration) (*http.Request, func() bool) {
+	if d <= 0 {
+		return req, func() bool { return true }
+	}
+	ctx, cancel := context.WithCancelCause(req.Context())
+	timer := time.AfterFunc(d, func() { cancel(errPerTryTimeout) })
+	context.AfterFunc(req.Context(), func() { cancel(nil) })
+	return req.WithContext(ctx), timer.Stop
+}
+
 // retriable decides whether a failed attempt may be tried on another node.
 func (t *retryTransport) retriable(a *attempt, req *http.Request, err error) bool {
 	if req.Context().Err() != nil || !a.replay {
@@ -110,6 +150,9 @@ func (t *retryTransport) retriable(a *attempt, req *http.Request, err error) boo
 	}
 	if refused(err) {
 		return true
+	}
+	if err == errPerTryTimeout {
+		return a.route.Idempotent(req.Method)
 	}
 	return a.route.Idempotent(req.Method) && !errors.Is(err, context.DeadlineExceeded)
 }

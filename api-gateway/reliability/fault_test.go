@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -441,5 +442,53 @@ func TestPanicThreshold(t *testing.T) {
 	}
 	if okShare < 0.2 || okShare > 0.5 {
 		t.Errorf("%.0f%% of the requests succeeded after the ejections, want about a third", 100*okShare)
+	}
+}
+
+// TestStoppedNode stops one of three producers with SIGSTOP under load (a
+// gray failure: it stays registered, accepts connections and never
+// answers) with `timeout: 2s, per_try_timeout: 300ms, retries: 2`, on both
+// routes. Every attempt that meets it times out after 300 ms and is retried
+// on another node, so no request fails and none takes the whole 2 s; the
+// timeouts count as failures (whichever deadline ended them), so the node is
+// ejected within a few seconds; after SIGCONT it serves again.
+func TestStoppedNode(t *testing.T) {
+	agent := consultest.Start(t)
+	ps := startProducers(t, agent.Addr, 3)
+	waitRegistered(t, agent.Addr, "greeter", 3)
+	waitRegistered(t, agent.Addr, "greeter-http", 3)
+	g := startGateway(t, agent.Addr, "defaults: {timeout: 2s, per_try_timeout: 300ms, retries: 2}\n", nil)
+
+	const workers = 8
+	l := startLoad(g.url, workers, 5*time.Millisecond, rpcTarget, httpTarget)
+	defer l.Stop()
+	victim := ps[0]
+	l.waitServed(t, victim.ID, time.Time{}, 10*time.Second)
+	l.waitServed(t, victim.HTTPID, time.Time{}, 10*time.Second)
+
+	victim.signal(syscall.SIGSTOP)
+	stopped := time.Now()
+	defer victim.signal(syscall.SIGCONT) // a failed test must not leave it stopped
+	var ejectedAfter [2]time.Duration
+	for i, n := range []struct{ service, id string }{{"greeter", victim.ID}, {"greeter-http", victim.HTTPID}} {
+		waitFor(t, n.id+" ejected", 10*time.Second, func() bool {
+			st, ok := nodeStats(g.Selector(), n.service, n.id)
+			return ok && st.Health == selector.HealthEjected
+		})
+		ejectedAfter[i] = time.Since(stopped)
+	}
+	l.waitRequests(300) // traffic keeps flowing around the stopped node
+	victim.signal(syscall.SIGCONT)
+	l.Stop()
+	l.mu.Lock()
+	worst := l.maxLat
+	l.mu.Unlock()
+	l.report(t, "sigstop-one-of-three", fmt.Sprintf("ejected_after_rpc=%s ejected_after_http=%s worst=%s",
+		ejectedAfter[0].Round(time.Millisecond), ejectedAfter[1].Round(time.Millisecond), worst.Round(time.Millisecond)))
+	l.requireNoFailure(t)
+	// Each request meets the stopped node at most retries+1 = 3 times at
+	// 300 ms, less than the 2 s route timeout.
+	if worst >= 2*time.Second {
+		t.Errorf("worst request took %v, want less than the route timeout (2s): per-try timeouts retried it", worst)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	grpcs "github.com/go-micro/plugins/v4/server/grpc"
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/registry"
@@ -90,8 +91,12 @@ func newProducer(cfg *config, srv server.Server, reg registry.Registry, logger *
 		server.Metadata(md),
 		server.RegisterCheck(p.registerCheck),
 		server.WrapHandler(p.track),
-		server.ListenOption(transport.NetListener(p.rpcLn)),
-		server.Transport(mucpfix.Transport(opts.Transport)),
+	}
+	if srv.String() == "grpc" { // --server grpc: go-micro's gRPC server plugin
+		srvOpts = append(srvOpts, grpcs.Listener(p.rpcLn))
+	} else {
+		srvOpts = append(srvOpts, server.ListenOption(transport.NetListener(p.rpcLn)),
+			server.Transport(mucpfix.Transport(opts.Transport)))
 	}
 	if cfg.version != "" && opts.Version == server.DefaultVersion {
 		srvOpts = append(srvOpts, server.Version(cfg.version))
