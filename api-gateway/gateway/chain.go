@@ -83,4 +83,4 @@ func hasCORS(rt *route.Route) bool { return rt.CORS != nil && len(rt.CORS.AllowO
 
 func hasRateLimit(rt *route.Route) bool { return rt.RateLimit != nil && rt.RateLimit.RPS > 0 }
 
-func hasAuth(rt *route.Route) bool { return len(rt.AuthPolicies()) > 0 }
+func hasAuth(rt *route.Route) bool { return rt.HasAuth() }

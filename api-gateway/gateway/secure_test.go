@@ -78,6 +78,9 @@ func TestDefaultRouteGuards(t *testing.T) {
 		{"HTTP service by the default route, key instead of token", "/private-http/x", key, 401},
 		{"HTTP service by the default route with a token", "/private-http/x", bearer, 200},
 		{"HTTP service by a path-named route", "/ns/private-http/x", nil, 401},
+		{"HTTP service by a path-named route with a token", "/ns/private-http/x", bearer, 200},
+		{"HTTP service by a path-named jwt route without a token", "/nsjwt/private-http/x", key, 401},
+		{"HTTP service by a path-named jwt route with a token", "/nsjwt/private-http/x", bearer, 200},
 		// An unprotected service stays open.
 		{"open service", "/greeter/hello", nil, 200},
 		{"open service by a path-named route", "/ns/greeter/hello", nil, 200},

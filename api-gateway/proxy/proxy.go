@@ -262,7 +262,7 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 		delete(h, k)
 	}
 	rt := a.route
-	if len(rt.AuthPolicies()) > 0 && !rt.ForwardCredentials {
+	if rt.HasAuth() && !rt.ForwardCredentials {
 		delete(h, p.keyHeader)
 		delete(h, "Authorization")
 	}

@@ -63,6 +63,12 @@ type Route struct {
 	guarded map[string]*Route
 }
 
+// HasAuth reports whether a request on the route must pass any auth
+// policy (AuthPolicies is not empty), without building the list.
+func (r *Route) HasAuth() bool {
+	return r.Auth.Mode != "" && r.Auth.Mode != config.AuthNone || len(r.Guards) > 0
+}
+
 // AuthPolicies returns every auth policy a request on the route must pass:
 // the route's own (unless none) and its Guards.
 func (r *Route) AuthPolicies() []config.RouteAuth {

@@ -206,8 +206,8 @@ routes:
 			for _, p := range rt.AuthPolicies() {
 				got = append(got, p.Mode+"["+strings.Join(p.Scopes, ",")+"]")
 			}
-			if strings.Join(got, " ") != strings.Join(tt.wantPolicies, " ") {
-				t.Fatalf("policies %v, want %v", got, tt.wantPolicies)
+			if strings.Join(got, " ") != strings.Join(tt.wantPolicies, " ") || rt.HasAuth() != (len(got) > 0) {
+				t.Fatalf("policies %v (HasAuth %v), want %v", got, rt.HasAuth(), tt.wantPolicies)
 			}
 		})
 	}
