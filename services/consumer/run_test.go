@@ -261,3 +261,55 @@ func TestProgressTerminal(t *testing.T) {
 		t.Fatalf("terminal progress = %q", got)
 	}
 }
+
+// TestRunStdoutIsOnlyTheReport: the selector's warning (a node with a weight
+// that is not a number) goes to stderr through slog; stdout holds the JSON
+// report lines and nothing else.
+func TestRunStdoutIsOnlyTheReport(t *testing.T) {
+	w := newWorld()
+	w.serve(t, "a", 1, false)
+	srv := server.NewRPCServer(
+		server.Name("greeter"),
+		server.Id("heavy"),
+		server.Address("127.0.0.1:0"),
+		server.Registry(w.reg),
+		server.Transport(w.tr),
+		server.Broker(broker.NewMemoryBroker()),
+		server.Metadata(map[string]string{"weight": "heavy"}),
+	)
+	if err := pb.RegisterGreeterHandler(srv, &fakeGreeter{id: "greeter-heavy", weight: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+
+	code, out, errOut := w.run(t, "--strategy", "weighted", "-n", "10", "--json")
+	if code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("stdout has %d lines, want 1 report line:\n%s", len(lines), out)
+	}
+	var r jsonResult
+	if err := json.Unmarshal([]byte(lines[0]), &r); err != nil || r.Strategy != "weighted" || r.Requests != 10 {
+		t.Fatalf("stdout line %q: %+v, %v", lines[0], r, err)
+	}
+	want := `level=WARN msg="microlb: service greeter node \"greeter-heavy\" has weight \"heavy\": using 1"`
+	if !strings.Contains(errOut, want) {
+		t.Fatalf("stderr lacks the selector's warning %s:\n%s", want, errOut)
+	}
+}
+
+func TestRunVersion(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--version"}, noEnv, &stdout, &stderr)
+	if code != 0 || stderr.Len() != 0 {
+		t.Fatalf("exit status %d, stderr %q", code, stderr.String())
+	}
+	if out := stdout.String(); !strings.HasPrefix(out, "consumer ") || !strings.Contains(out, " go-micro ") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("--version printed %q", out)
+	}
+}
