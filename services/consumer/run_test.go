@@ -18,6 +18,7 @@ import (
 	"go-micro.dev/v4/server"
 	"go-micro.dev/v4/transport"
 
+	"github.com/microlb/microlb/internal/testutil"
 	pb "github.com/microlb/microlb/proto/greeter"
 	"github.com/microlb/microlb/selector"
 )
@@ -251,7 +252,7 @@ func TestProgressLines(t *testing.T) {
 }
 
 func TestProgressTerminal(t *testing.T) {
-	var b syncBuffer
+	var b testutil.SyncBuffer
 	p := newProgress(&b, true)
 	p.start("hash", 10)
 	p.add()
