@@ -9,7 +9,8 @@
 //	producer --registry_address 127.0.0.1:8500 --weight 5 --zone a --version v1
 //
 // Logs, go-micro's included, are JSON lines on stderr through log/slog.
-// --version prints the version, the commit and the go-micro version.
+// --version with no value prints the version, the commit and the go-micro
+// version (with a value, --version v1 is the node's version).
 //
 // go-micro's flags work as usual (--registry, --registry_address,
 // --server_name, --server_address, --register_ttl, --register_interval, and
@@ -30,7 +31,7 @@ import (
 )
 
 func main() {
-	if buildinfo.Requested(os.Args[1:]) {
+	if buildRequested(os.Args[1:]) {
 		fmt.Println(buildinfo.Read().Line("producer"))
 		return
 	}
