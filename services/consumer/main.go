@@ -74,7 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // runWith runs each strategy of cfg against the service in reg and prints
 // the results as they come. opts go to the client (tests pass a transport).
-// The selector and the client log to stderr.
+// The selector and the client log to stderr. Once ctx is done it stops,
+// without printing the interrupted strategy's result, and returns 1.
 func runWith(ctx context.Context, cfg *config, reg registry.Registry, stdout, stderr io.Writer, opts ...client.Option) int {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	mlog := slogmicro.New(log.Handler())
@@ -86,6 +87,12 @@ func runWith(ctx context.Context, cfg *config, reg registry.Registry, stdout, st
 	code := 0
 	for _, s := range cfg.strategies {
 		res := load(ctx, svc, sel, cfg, s, prog)
+		if ctx.Err() != nil {
+			// Interrupted (Ctrl-C): the calls left were not made, so the
+			// result would mislead; stdout gets none of it.
+			log.Info("interrupted: the incomplete result is not printed", "strategy", string(s))
+			return 1
+		}
 		var err error
 		if cfg.json {
 			err = writeJSON(stdout, res)
@@ -98,9 +105,6 @@ func runWith(ctx context.Context, cfg *config, reg registry.Registry, stdout, st
 		}
 		if res.Errors == res.Requests {
 			code = 1
-		}
-		if ctx.Err() != nil {
-			return 1
 		}
 	}
 	return code

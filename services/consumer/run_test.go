@@ -314,3 +314,24 @@ func TestRunVersion(t *testing.T) {
 		t.Fatalf("--version printed %q", out)
 	}
 }
+
+// TestRunInterruptedPrintsNothing: after Ctrl-C (ctx done) the interrupted
+// strategy's partial result is not printed, and the exit status is 1.
+func TestRunInterruptedPrintsNothing(t *testing.T) {
+	w := newWorld()
+	w.serve(t, "a", 1, false)
+	cfg, err := parseFlags([]string{"--strategy", "all", "-n", "10", "--json"}, noEnv, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := runWith(ctx, cfg, w.reg, &stdout, &stderr, client.Transport(w.tr))
+	if code != 1 || stdout.Len() != 0 {
+		t.Fatalf("exit status %d, stdout %q; want 1 and nothing", code, stdout.String())
+	}
+	if want := "interrupted: the incomplete result is not printed"; !strings.Contains(stderr.String(), want) {
+		t.Fatalf("stderr lacks %q:\n%s", want, stderr.String())
+	}
+}
