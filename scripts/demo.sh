@@ -117,6 +117,20 @@ start() {
   names+=("$name")
 }
 
+# run_logged NAME LOG CMD...: runs CMD to completion with its output in LOG
+# and returns its status. It runs in the background so that Ctrl-C ends the
+# wait at once, and make's own "Interrupt" lines stay in LOG.
+run_logged() {
+  local name=$1 log=$2 rc=0
+  shift 2
+  "$@" >"$log" 2>&1 &
+  pids+=("$!")
+  names+=("$name")
+  wait "$!" || rc=$?
+  unset 'pids[-1]' 'names[-1]'
+  return "$rc"
+}
+
 # wait_for WHAT LOG SECONDS COND...: polls COND until true; fails with LOG.
 wait_for() {
   local what=$1 log=$2 limit=$3
@@ -133,10 +147,10 @@ wait_for() {
 }
 
 step 1 "build (Go binaries and Consul; the first Consul build takes a few minutes)"
-make --no-print-directory build || fail "go build"
+run_logged build "$logs/build.log" make --no-print-directory build || fail "go build" "$logs/build.log"
 consul_bin=$(command -v consul || true)
 if [ -z "$consul_bin" ] || ! "$consul_bin" version 2>/dev/null | grep -Eq 'Consul v1\.(1[3-9]|[2-9][0-9])'; then
-  make --no-print-directory consul || fail "make consul"
+  run_logged consul-build "$logs/consul-build.log" make --no-print-directory consul || fail "make consul" "$logs/consul-build.log"
   consul_bin=$root/bin/consul
 fi
 echo "    binaries ready in $((SECONDS - t0)) s"
