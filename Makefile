@@ -10,9 +10,17 @@ export MICROLB_CONSUL ?= $(BIN)/consul
 
 all: build
 
+# --version of each binary: the commit, whether the tree had changes, and
+# VERSION when set (else the module version Go records).
+VERSION ?=
+BUILDINFO := github.com/microlb/microlb/internal/buildinfo
+LDFLAGS := -X $(BUILDINFO).commit=$(shell git rev-parse HEAD 2>/dev/null) \
+	-X $(BUILDINFO).modified=$(shell git diff --quiet HEAD 2>/dev/null && echo false || echo true) \
+	$(if $(VERSION),-X $(BUILDINFO).version=$(VERSION))
+
 ## build: compile every binary into bin/
 build:
-	$(GO) build -o $(BIN)/ ./api-gateway ./services/producer ./services/consumer
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./api-gateway ./services/producer ./services/consumer
 
 ## demo: the main job: Consul, 3 producers, the gateway and the consumer across all strategies (Ctrl-C stops it)
 demo:

@@ -3,6 +3,10 @@
 //	api-gateway [--config gateway.yaml] [--address :8080] [--admin_address 127.0.0.1:8081]
 //	            [--registry consul] [--registry_address 127.0.0.1:8500]
 //
+// --version prints the version, the commit and the go-micro version.
+// Logs (JSON, go-micro's and the selector's included) go to stderr; stdout
+// carries only the access log.
+//
 // Every flag has a MICRO_* variable (MICRO_ADDRESS, MICRO_REGISTRY_ADDRESS,
 // ...); flags override variables, which override the YAML file. With no
 // configuration every registry service is reachable at /{service}/{method}.
@@ -26,6 +30,8 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/gateway"
+	"github.com/microlb/microlb/internal/buildinfo"
+	"github.com/microlb/microlb/internal/slogmicro"
 )
 
 func main() {
@@ -36,6 +42,10 @@ func main() {
 }
 
 func run(args []string) error {
+	if buildinfo.Requested(args) {
+		fmt.Println(buildinfo.Read().Line("api-gateway"))
+		return nil
+	}
 	cfg, err := config.Load(args, os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		config.Usage(os.Stdout)
@@ -48,6 +58,7 @@ func run(args []string) error {
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	access := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+	slogmicro.SetDefault(log) // go-micro's and the selector's logs, off stdout
 
 	reg, err := newRegistry(cfg.Registry, cfg.RegistryAddress)
 	if err != nil {

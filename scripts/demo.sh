@@ -27,15 +27,17 @@ pids=()
 names=()
 tmpdirs=()
 cleaning=0
+# stopping is 1 once Ctrl-C (SIGINT) or SIGTERM arrived. The terminal sends
+# SIGINT to the whole process group, so the children stop on their own at the
+# same moment: their exits are then expected, not failures.
+stopping=0
 
 cleanup() {
   local code=$?
   [ "$cleaning" = 1 ] && return
   cleaning=1
-  trap - INT TERM
+  trap '' INT TERM
   if [ "${#pids[@]}" -gt 0 ]; then
-    echo
-    echo "==> stopping ${#pids[@]} processes"
     local i
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
       kill -TERM "${pids[$i]}" 2>/dev/null || true
@@ -54,13 +56,25 @@ cleanup() {
   echo "==> stopped; logs are in $logs"
   exit "$code"
 }
+# interrupted: the user asked to stop (Ctrl-C or SIGTERM). That is a clean
+# end: exit status 0, so that make prints no error.
+interrupted() {
+  [ "$stopping" = 1 ] && return
+  stopping=1
+  printf '\n==> stopping…\n'
+  exit 0
+}
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap interrupted INT TERM
 
 step() { printf '\n==> [%s/7] %s\n' "$1" "$2"; }
 
 # fail MESSAGE [LOG]: say what failed and where its log is, then exit 1.
+# When the user is stopping the demo, a child's exit is no failure: a signal
+# still pending runs its trap after the sleep, before anything is reported.
 fail() {
+  sleep 0.3
+  [ "$stopping" = 1 ] && exit 0
   echo "demo: FAILED: $1" >&2
   if [ -n "${2:-}" ]; then
     echo "demo: log: $2 (last lines below)" >&2
@@ -103,6 +117,20 @@ start() {
   names+=("$name")
 }
 
+# run_logged NAME LOG CMD...: runs CMD to completion with its output in LOG
+# and returns its status. It runs in the background so that Ctrl-C ends the
+# wait at once, and make's own "Interrupt" lines stay in LOG.
+run_logged() {
+  local name=$1 log=$2 rc=0
+  shift 2
+  "$@" >"$log" 2>&1 &
+  pids+=("$!")
+  names+=("$name")
+  wait "$!" || rc=$?
+  unset 'pids[-1]' 'names[-1]'
+  return "$rc"
+}
+
 # wait_for WHAT LOG SECONDS COND...: polls COND until true; fails with LOG.
 wait_for() {
   local what=$1 log=$2 limit=$3
@@ -119,10 +147,10 @@ wait_for() {
 }
 
 step 1 "build (Go binaries and Consul; the first Consul build takes a few minutes)"
-make --no-print-directory build || fail "go build"
+run_logged build "$logs/build.log" make --no-print-directory build || fail "go build" "$logs/build.log"
 consul_bin=$(command -v consul || true)
 if [ -z "$consul_bin" ] || ! "$consul_bin" version 2>/dev/null | grep -Eq 'Consul v1\.(1[3-9]|[2-9][0-9])'; then
-  make --no-print-directory consul || fail "make consul"
+  run_logged consul-build "$logs/consul-build.log" make --no-print-directory consul || fail "make consul" "$logs/consul-build.log"
   consul_bin=$root/bin/consul
 fi
 echo "    binaries ready in $((SECONDS - t0)) s"
@@ -171,8 +199,13 @@ gateway_ready() { http_get "$gateway_addr" /greeter/greeter/hello?name=demo >/de
 wait_for "first call through the gateway" "$logs/gateway.log" 30 gateway_ready
 
 step 5 "consumer: $requests calls per strategy through the microlb selector"
+# In the background, so that `wait` returns as soon as a signal arrives.
 bin/consumer --registry consul --registry_address "$consul_addr" --strategy all -n "$requests" --keys 100 \
-  2>"$logs/consumer.log" || fail "consumer run" "$logs/consumer.log"
+  2>"$logs/consumer.log" &
+pids+=("$!")
+names+=(consumer)
+wait "$!" || fail "consumer run" "$logs/consumer.log"
+unset 'pids[-1]' 'names[-1]'
 
 step 6 "ready in $((SECONDS - t0)) s"
 cat <<MSG
@@ -192,9 +225,10 @@ if [ "${MICROLB_DEMO_ONESHOT:-0}" = 1 ]; then
 fi
 
 step 7 "running; press Ctrl-C to stop everything"
+# wait -n returns when a child exits or a signal arrives (its trap then runs).
 while :; do
+  wait -n "${pids[@]}" 2>/dev/null || true
   for i in "${!pids[@]}"; do
     kill -0 "${pids[$i]}" 2>/dev/null || fail "${names[$i]} exited unexpectedly" "$logs/${names[$i]}.log"
   done
-  sleep 1
 done

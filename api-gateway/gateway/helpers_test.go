@@ -22,6 +22,7 @@ import (
 	"go-micro.dev/v4/transport"
 
 	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/internal/testutil"
 	"github.com/microlb/microlb/proto/greeter"
 )
 
@@ -292,23 +293,8 @@ func newGatewayWith(t testing.TB, reg registry.Registry, yaml string, mod func(*
 	return &testGateway{Gateway: g, url: pub.URL, admin: adm.URL, logs: logs}
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a goroutine-safe log sink with a JSON line filter.
+type syncBuffer struct{ testutil.SyncBuffer }
 
 // lines returns the JSON log lines whose msg is msg.
 func (s *syncBuffer) lines(msg string) []map[string]any {
@@ -348,24 +334,11 @@ func do(t testing.TB, method, url, body string, hdr ...string) (int, http.Header
 	return rsp.StatusCode, rsp.Header, string(b)
 }
 
-// microError decodes a go-micro error body.
-func microError(t testing.TB, body string) *merrors.Error {
-	t.Helper()
-	e := new(merrors.Error)
-	if err := json.Unmarshal([]byte(body), e); err != nil {
-		t.Fatalf("not a go-micro error: %q: %v", body, err)
-	}
-	return e
-}
+// microError decodes a go-micro error body, failing t if it is not one.
+var microError = testutil.MustMicroError
 
 // waitFor polls cond for up to 5 s.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.WaitFor(t, what, 5*time.Second, cond)
 }

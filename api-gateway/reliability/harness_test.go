@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/go-micro/plugins/v4/registry/consul"
-	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/registry"
 
 	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/gateway"
+	"github.com/microlb/microlb/internal/testutil"
 	"github.com/microlb/microlb/selector"
 )
 
@@ -93,23 +93,8 @@ func startGatewayLog(t *testing.T, consulAddr, yaml string, sel *selector.Select
 	return &gw{Gateway: g, url: "http://" + pub.Addr().String(), admin: "http://" + adm.Addr().String(), logs: logs}
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a goroutine-safe log sink that finds access-log lines.
+type syncBuffer struct{ testutil.SyncBuffer }
 
 // accessLines returns the access-log lines logged after mark (a byte offset
 // of the log, from len(logs.String())).
@@ -315,13 +300,7 @@ func get(c *http.Client, url string) (int, string, error) {
 }
 
 // microError decodes a go-micro error body; ok is false when it is not one.
-func microError(body string) (*merrors.Error, bool) {
-	e := new(merrors.Error)
-	if json.Unmarshal([]byte(body), e) != nil || e.Code == 0 || e.Id == "" {
-		return nil, false
-	}
-	return e, true
-}
+var microError = testutil.MicroError
 
 // readyPoller polls /readyz and records each status it sees, in order
 // (consecutive repeats collapsed).
@@ -378,17 +357,8 @@ func (p *readyPoller) stop() []string {
 	return p.seen
 }
 
-// waitFor polls cond every 20 ms for up to timeout.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// waitFor polls cond for up to timeout.
+var waitFor = testutil.WaitFor
 
 // nodeStats returns the selector's view of node id of service, if loaded.
 func nodeStats(sel *selector.Selector, service, id string) (selector.NodeStats, bool) {

@@ -9,7 +9,7 @@ package main
 import (
 	"flag"
 	"fmt"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -32,17 +32,20 @@ func main() {
 	regAddr := flag.String("registry_address", "", "Consul HTTP address; empty: do not register")
 	service := flag.String("service", "bench-http", "registry service name of the backends")
 	flag.Parse()
-	log.SetFlags(0)
-	log.SetPrefix("backend: ")
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	fatal := func(msg string, err error) {
+		log.Error(msg, "err", err)
+		os.Exit(1)
+	}
 
 	var nodes []*registry.Node
 	for i, a := range strings.Split(*addrs, ",") {
 		l, err := net.Listen("tcp", a)
 		if err != nil {
-			log.Fatal(err)
+			fatal("listening", err)
 		}
 		srv := &http.Server{Handler: http.HandlerFunc(serve), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 120 * time.Second}
-		go func() { log.Fatal(srv.Serve(l)) }()
+		go func() { fatal("serving", srv.Serve(l)) }()
 		nodes = append(nodes, &registry.Node{
 			Id:       fmt.Sprintf("%s-%d", *service, l.Addr().(*net.TCPAddr).Port),
 			Address:  l.Addr().String(),
@@ -54,7 +57,7 @@ func main() {
 	if *regAddr != "" {
 		reg = consul.NewRegistry(registry.Addrs(*regAddr))
 		if err := reg.Register(svc); err != nil {
-			log.Fatalf("register %s: %v", *service, err)
+			fatal("registering "+*service, err)
 		}
 	}
 	sig := make(chan os.Signal, 1)

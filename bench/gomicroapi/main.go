@@ -8,12 +8,13 @@
 // log, because the fairness rules of the benchmark switch access logs off for
 // every target; go-micro's api/server/http always writes a combined access
 // log to stdout. --gomicro_server uses that server anyway (stdout should then
-// go to /dev/null).
+// go to /dev/null). Logs, go-micro's included, go to stderr through slog,
+// at error level only.
 package main
 
 import (
 	"flag"
-	"log"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -29,9 +30,10 @@ import (
 	regrouter "go-micro.dev/v4/api/router/registry"
 	apihttp "go-micro.dev/v4/api/server/http"
 	"go-micro.dev/v4/client"
-	"go-micro.dev/v4/logger"
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/selector"
+
+	"github.com/microlb/microlb/internal/slogmicro"
 )
 
 func main() {
@@ -39,9 +41,12 @@ func main() {
 	regAddr := flag.String("registry_address", "127.0.0.1:8500", "Consul HTTP address")
 	gomicroServer := flag.Bool("gomicro_server", false, "serve with go-micro's api/server/http (always logs every request)")
 	flag.Parse()
-	log.SetFlags(0)
-	log.SetPrefix("gomicroapi: ")
-	logger.DefaultLogger = logger.NewLogger(logger.WithLevel(logger.ErrorLevel))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	slogmicro.SetDefault(log)
+	fatal := func(err error) {
+		log.Error("serving", "err", err)
+		os.Exit(1)
+	}
 
 	reg := consul.NewRegistry(registry.Addrs(*regAddr))
 	cli := client.NewClient(
@@ -64,7 +69,7 @@ func main() {
 		srv := apihttp.NewServer(*addr)
 		srv.Handle("/", h)
 		if err := srv.Start(); err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 		<-stop
 		srv.Stop()
@@ -73,7 +78,7 @@ func main() {
 	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.ListenAndServe(); err != http.ErrServerClosed {
-			log.Fatal(err)
+			fatal(err)
 		}
 	}()
 	<-stop

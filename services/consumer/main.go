@@ -6,6 +6,10 @@
 //
 //	consumer --registry_address 127.0.0.1:8500 --strategy all -n 700
 //
+// Logs (go-micro's and the selector's included) go to stderr as slog text,
+// with the progress line; stdout carries only the report. --version prints
+// the version, the commit and the go-micro version.
+//
 // Exit status: 0 when calls were made (some may have failed: see the error
 // count), 1 when every call of a strategy failed or the registry cannot be
 // set up, 2 for a bad command line, such as an unknown strategy.
@@ -17,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -27,6 +32,8 @@ import (
 	gmselector "go-micro.dev/v4/selector"
 	"go-micro.dev/v4/util/cmd"
 
+	"github.com/microlb/microlb/internal/buildinfo"
+	"github.com/microlb/microlb/internal/slogmicro"
 	pb "github.com/microlb/microlb/proto/greeter"
 	"github.com/microlb/microlb/selector"
 )
@@ -35,6 +42,7 @@ import (
 var registries = cmd.DefaultRegistries
 
 func main() {
+	slogmicro.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil))) // before go-micro builds anything
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
@@ -44,6 +52,10 @@ func main() {
 // run is the whole command: parse the flags, connect to the registry, run
 // each strategy and print its result. It returns the exit status.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if buildinfo.Requested(args) {
+		fmt.Fprintln(stdout, buildinfo.Read().Line("consumer"))
+		return 0
+	}
 	cfg, err := parseFlags(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -62,14 +74,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // runWith runs each strategy of cfg against the service in reg and prints
 // the results as they come. opts go to the client (tests pass a transport).
+// The selector and the client log to stderr. Once ctx is done it stops,
+// without printing the interrupted strategy's result, and returns 1.
 func runWith(ctx context.Context, cfg *config, reg registry.Registry, stdout, stderr io.Writer, opts ...client.Option) int {
-	sel := selector.New(gmselector.Registry(reg))
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	mlog := slogmicro.New(log.Handler())
+	sel := selector.New(gmselector.Registry(reg), gmselector.WithLogger(mlog))
 	defer sel.Close()
+	opts = append([]client.Option{client.WithLogger(mlog)}, opts...)
 	svc := pb.NewGreeterService(cfg.service, newClient(cfg, sel, opts...))
 	prog := newProgress(stderr, isTerminal(stderr))
 	code := 0
 	for _, s := range cfg.strategies {
 		res := load(ctx, svc, sel, cfg, s, prog)
+		if ctx.Err() != nil {
+			// Interrupted (Ctrl-C): the calls left were not made, so the
+			// result would mislead; stdout gets none of it.
+			log.Info("interrupted: the incomplete result is not printed", "strategy", string(s))
+			return 1
+		}
 		var err error
 		if cfg.json {
 			err = writeJSON(stdout, res)
@@ -77,14 +100,11 @@ func runWith(ctx context.Context, cfg *config, reg registry.Registry, stdout, st
 			err = writeTable(stdout, res)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "consumer: %v\n", err)
+			log.Error("writing the report", "err", err)
 			return 1
 		}
 		if res.Errors == res.Requests {
 			code = 1
-		}
-		if ctx.Err() != nil {
-			return 1
 		}
 	}
 	return code

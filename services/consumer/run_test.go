@@ -18,6 +18,7 @@ import (
 	"go-micro.dev/v4/server"
 	"go-micro.dev/v4/transport"
 
+	"github.com/microlb/microlb/internal/testutil"
 	pb "github.com/microlb/microlb/proto/greeter"
 	"github.com/microlb/microlb/selector"
 )
@@ -251,7 +252,7 @@ func TestProgressLines(t *testing.T) {
 }
 
 func TestProgressTerminal(t *testing.T) {
-	var b syncBuffer
+	var b testutil.SyncBuffer
 	p := newProgress(&b, true)
 	p.start("hash", 10)
 	p.add()
@@ -259,5 +260,78 @@ func TestProgressTerminal(t *testing.T) {
 	p.finish()
 	if got := b.String(); !strings.HasPrefix(got, "\r\033[Khash 1/10 (10%)") || !strings.HasSuffix(got, "\r\033[K") {
 		t.Fatalf("terminal progress = %q", got)
+	}
+}
+
+// TestRunStdoutIsOnlyTheReport: the selector's warning (a node with a weight
+// that is not a number) goes to stderr through slog; stdout holds the JSON
+// report lines and nothing else.
+func TestRunStdoutIsOnlyTheReport(t *testing.T) {
+	w := newWorld()
+	w.serve(t, "a", 1, false)
+	srv := server.NewRPCServer(
+		server.Name("greeter"),
+		server.Id("heavy"),
+		server.Address("127.0.0.1:0"),
+		server.Registry(w.reg),
+		server.Transport(w.tr),
+		server.Broker(broker.NewMemoryBroker()),
+		server.Metadata(map[string]string{"weight": "heavy"}),
+	)
+	if err := pb.RegisterGreeterHandler(srv, &fakeGreeter{id: "greeter-heavy", weight: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+
+	code, out, errOut := w.run(t, "--strategy", "weighted", "-n", "10", "--json")
+	if code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("stdout has %d lines, want 1 report line:\n%s", len(lines), out)
+	}
+	var r jsonResult
+	if err := json.Unmarshal([]byte(lines[0]), &r); err != nil || r.Strategy != "weighted" || r.Requests != 10 {
+		t.Fatalf("stdout line %q: %+v, %v", lines[0], r, err)
+	}
+	want := `level=WARN msg="microlb: service greeter node \"greeter-heavy\" has weight \"heavy\": using 1"`
+	if !strings.Contains(errOut, want) {
+		t.Fatalf("stderr lacks the selector's warning %s:\n%s", want, errOut)
+	}
+}
+
+func TestRunVersion(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--version"}, noEnv, &stdout, &stderr)
+	if code != 0 || stderr.Len() != 0 {
+		t.Fatalf("exit status %d, stderr %q", code, stderr.String())
+	}
+	if out := stdout.String(); !strings.HasPrefix(out, "consumer ") || !strings.Contains(out, " go-micro ") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("--version printed %q", out)
+	}
+}
+
+// TestRunInterruptedPrintsNothing: after Ctrl-C (ctx done) the interrupted
+// strategy's partial result is not printed, and the exit status is 1.
+func TestRunInterruptedPrintsNothing(t *testing.T) {
+	w := newWorld()
+	w.serve(t, "a", 1, false)
+	cfg, err := parseFlags([]string{"--strategy", "all", "-n", "10", "--json"}, noEnv, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := runWith(ctx, cfg, w.reg, &stdout, &stderr, client.Transport(w.tr))
+	if code != 1 || stdout.Len() != 0 {
+		t.Fatalf("exit status %d, stdout %q; want 1 and nothing", code, stdout.String())
+	}
+	if want := "interrupted: the incomplete result is not printed"; !strings.Contains(stderr.String(), want) {
+		t.Fatalf("stderr lacks %q:\n%s", want, stderr.String())
 	}
 }

@@ -32,7 +32,8 @@ var producerSeq atomic.Int64
 type producer struct {
 	t       *testing.T
 	cmd     *exec.Cmd
-	logPath string
+	logPath string        // stderr: the log
+	outPath string        // stdout: must stay empty
 	done    chan struct{} // closed when the process has exited
 	status  int           // exit status, set before done closes
 
@@ -47,7 +48,7 @@ var startedRE = regexp.MustCompile(`producer started: node=(\S+) rpc=(\S+) http_
 // startProducer starts bin/producer registering service in agent's Consul,
 // with a 5 s TTL renewed every second (args may override them), waits for
 // its start line, and kills it on cleanup. Its log goes to a file that is
-// printed if the test fails.
+// printed if the test fails; its stdout must stay empty.
 func startProducer(t *testing.T, agent *consultest.Agent, service string, args ...string) *producer {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), fmt.Sprintf("producer-%d.log", producerSeq.Add(1)))
@@ -56,15 +57,21 @@ func startProducer(t *testing.T, agent *consultest.Agent, service string, args .
 		t.Fatal(err)
 	}
 	defer f.Close()
+	outPath := logPath + ".stdout"
+	out, err := os.Create(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
 	full := append([]string{
 		"--registry", "consul", "--registry_address", agent.Addr,
 		"--server_name", service,
 		"--server_address", "127.0.0.1:0", "--http_address", "127.0.0.1:0",
 		"--register_ttl", "5", "--register_interval", "1",
 	}, args...)
-	p := &producer{t: t, logPath: logPath, done: make(chan struct{})}
+	p := &producer{t: t, logPath: logPath, outPath: outPath, done: make(chan struct{})}
 	p.cmd = exec.Command(bins.producer, full...)
-	p.cmd.Stdout, p.cmd.Stderr = f, f
+	p.cmd.Stdout, p.cmd.Stderr = out, f
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +82,9 @@ func startProducer(t *testing.T, agent *consultest.Agent, service string, args .
 	}()
 	t.Cleanup(func() {
 		p.kill()
+		if b, _ := os.ReadFile(outPath); len(b) != 0 {
+			t.Errorf("producer %s wrote to stdout, where nothing belongs:\n%s", p.ID, b)
+		}
 		if t.Failed() {
 			t.Logf("--- log of producer %s (%s):\n%s", p.ID, strings.Join(args, " "), p.log())
 		}
@@ -152,31 +162,30 @@ func (p *producer) waitLog(s string) string {
 	return ""
 }
 
-// logTimeRE matches the time stamp of the producer's own log lines.
-var logTimeRE = regexp.MustCompile(`^producer: (\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6}) `)
-
-// logTime returns the time stamp of one of the producer's own log lines.
-func logTime(t *testing.T, line string) time.Time {
-	t.Helper()
-	m := logTimeRE.FindStringSubmatch(line)
-	if m == nil {
-		t.Fatalf("no time stamp in %q", line)
-	}
-	ts, err := time.ParseInLocation("2006/01/02 15:04:05.000000", m[1], time.Local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts
+// logLine is one of the producer's slog JSON log lines.
+type logLine struct {
+	Time time.Time `json:"time"`
+	Msg  string    `json:"msg"`
 }
 
-// drainSteps returns the producer's "drain i/4" lines without time stamps.
+// logTime returns the time stamp of one of the producer's log lines.
+func logTime(t *testing.T, line string) time.Time {
+	t.Helper()
+	var l logLine
+	if err := json.Unmarshal([]byte(line), &l); err != nil || l.Time.IsZero() {
+		t.Fatalf("no time stamp in %q (%v)", line, err)
+	}
+	return l.Time
+}
+
+// drainSteps returns the messages of the producer's "drain i/4" lines.
 func (p *producer) drainSteps() []string {
 	var steps []string
 	sc := bufio.NewScanner(strings.NewReader(p.log()))
 	for sc.Scan() {
-		line := logTimeRE.ReplaceAllString(sc.Text(), "")
-		if strings.HasPrefix(line, "drain ") {
-			steps = append(steps, line)
+		var l logLine
+		if json.Unmarshal(sc.Bytes(), &l) == nil && strings.HasPrefix(l.Msg, "drain ") {
+			steps = append(steps, l.Msg)
 		}
 	}
 	return steps

@@ -55,6 +55,8 @@ func newConfig() *config {
 // --version is safe to define: urfave/cli adds its built-in --version/-v
 // flag only when the app has a version, and go-micro's cmd leaves it empty
 // unless the service is built with micro.Version, which this program is not.
+// A --version with no value prints the build instead (see
+// buildRequested).
 func (c *config) flags() []cli.Flag {
 	return []cli.Flag{
 		&cli.IntFlag{Name: "weight", Value: c.weight, Destination: &c.weight,
@@ -133,4 +135,15 @@ func helpRequested(args []string) bool {
 		}
 	}
 	return false
+}
+
+// buildRequested reports whether args asks for the build's version: a
+// --version (or -version) with no value, that is, the last argument. With a
+// value, as in --version v1, it is the node's version.
+func buildRequested(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	last := args[len(args)-1]
+	return last == "--version" || last == "-version"
 }

@@ -8,6 +8,10 @@
 //
 //	producer --registry_address 127.0.0.1:8500 --weight 5 --zone a --version v1
 //
+// Logs, go-micro's included, are JSON lines on stderr through log/slog.
+// --version with no value prints the version, the commit and the go-micro
+// version (with a value, --version v1 is the node's version).
+//
 // go-micro's flags work as usual (--registry, --registry_address,
 // --server_name, --server_address, --register_ttl, --register_interval, and
 // their MICRO_* variables); Consul is the default registry.
@@ -15,15 +19,24 @@ package main
 
 import (
 	"fmt"
-	"log"
+	"log/slog"
 	"os"
 
 	_ "github.com/go-micro/plugins/v4/registry/consul" // registers "consul" for --registry
 	"go-micro.dev/v4"
 	"go-micro.dev/v4/server"
+
+	"github.com/microlb/microlb/internal/buildinfo"
+	"github.com/microlb/microlb/internal/slogmicro"
 )
 
 func main() {
+	if buildRequested(os.Args[1:]) {
+		fmt.Println(buildinfo.Read().Line("producer"))
+		return
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	slogmicro.SetDefault(log) // before go-micro builds the server
 	cfg := newConfig()
 	// The server is built here so that it waits for in-flight calls on Stop.
 	srv := server.NewRPCServer(server.Wait(nil))
@@ -43,10 +56,10 @@ func main() {
 		os.Exit(2)
 	}
 
-	logger := log.New(os.Stderr, "producer: ", log.LstdFlags|log.Lmicroseconds)
-	p, err := newProducer(cfg, svc.Server(), svc.Options().Registry, logger)
+	// The producer's own lines are slog records at info level.
+	p, err := newProducer(cfg, svc.Server(), svc.Options().Registry, slog.NewLogLogger(log.Handler(), slog.LevelInfo))
 	if err != nil {
-		logger.Print(err)
+		log.Error("starting", "err", err)
 		os.Exit(1)
 	}
 	svc.Init(
@@ -56,7 +69,7 @@ func main() {
 		micro.AfterStop(p.stopped),
 	)
 	if err := svc.Run(); err != nil {
-		logger.Print(err)
+		log.Error("running", "err", err)
 		os.Exit(1)
 	}
 }

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,26 +17,9 @@ import (
 	gmselector "go-micro.dev/v4/selector"
 	"go-micro.dev/v4/server"
 
+	"github.com/microlb/microlb/internal/testutil"
 	pb "github.com/microlb/microlb/proto/greeter"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes, for logs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testNode is a producer served in-process over loopback, registered in a
 // memory registry.
@@ -46,7 +27,7 @@ type testNode struct {
 	p    *producer
 	srv  server.Server
 	reg  registry.Registry
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 	svc  pb.GreeterService
 }
 
@@ -67,7 +48,7 @@ func startNode(t *testing.T, cfg *config, interval time.Duration) *testNode {
 		server.RegisterTTL(time.Minute),
 		server.RegisterInterval(interval),
 	)
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	p, err := newProducer(cfg, srv, reg, log.New(logs, "", 0))
 	if err != nil {
 		t.Fatal(err)

@@ -2,16 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/microlb/microlb/bench/internal/consul"
 	"github.com/microlb/microlb/bench/internal/proc"
 	"github.com/microlb/microlb/bench/internal/report"
 	"github.com/microlb/microlb/bench/internal/sysload"
+	"github.com/microlb/microlb/internal/consultest"
 )
 
 // harness is the state of one run.
@@ -23,7 +24,7 @@ type harness struct {
 
 	bins    map[string]string // built binaries by name
 	missing map[string]string // why a binary is unavailable, by name
-	agent   *consul.Agent
+	agent   *consulAgent
 	stage   atomic.Value // current stage's label (a string), for progress lines
 }
 
@@ -92,19 +93,53 @@ func (h *harness) stopSince(before map[int]bool) {
 	h.g.StopOnly(stop)
 }
 
-// consul returns the run's Consul agent, starting it on first use.
-func (h *harness) consul() (*consul.Agent, error) {
+// consulAgent is the run's Consul dev agent.
+type consulAgent struct {
+	Addr string     // host:port of the HTTP API
+	Proc *proc.Proc // the agent's process
+}
+
+// Deregister removes the service instance id from the agent.
+func (a *consulAgent) Deregister(ctx context.Context, id string) error {
+	return consultest.Deregister(ctx, a.Addr, id)
+}
+
+// consul returns the run's Consul agent, starting it on first use: the
+// command line of internal/consultest, run in the harness's process group so
+// that the load meter counts it. It retries on fresh ports when a port was
+// taken in between.
+func (h *harness) consul() (*consulAgent, error) {
 	if h.agent != nil {
 		return h.agent, nil
 	}
 	h.logf("starting consul (%s)", h.o.consul)
-	a, err := consul.Start(h.ctx, h.g, h.o.consul, h.o.work)
-	if err != nil {
-		return nil, fmt.Errorf("consul: %w", err)
+	var err error
+	for try := range 3 {
+		args, addr, aerr := consultest.DevArgs(h.o.consul, fmt.Sprintf("%s/consul-%d", h.o.work, try), "-log-level=warn")
+		if aerr != nil {
+			return nil, fmt.Errorf("consul: %w", aerr)
+		}
+		var p *proc.Proc
+		if p, err = h.g.Start(proc.Spec{Name: "consul", Bin: h.o.consul, Args: args}); err != nil {
+			break
+		}
+		err = proc.WaitReady(h.ctx, p, 30*time.Second, "consul leader", func() error {
+			if consultest.HasLeader(addr) {
+				return nil
+			}
+			return errors.New("no leader yet")
+		})
+		if err == nil {
+			h.agent = &consulAgent{Addr: addr, Proc: p}
+			h.logf("consul ready at %s", addr)
+			return h.agent, nil
+		}
+		p.Stop()
+		if !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
 	}
-	h.agent = a
-	h.logf("consul ready at %s", a.Addr)
-	return a, nil
+	return nil, fmt.Errorf("consul: %w", err)
 }
 
 // logf prints one progress line, prefixed with the time and stage.

@@ -1,7 +1,7 @@
 // Command benchrun is microlb's benchmark harness: it builds what it needs,
 // starts Consul, the backends, the producers, the peers (nginx, HAProxy,
 // Caddy), go-micro's api and microlb's gateway on loopback, drives load with
-// wrk, and writes bench/results/latest.{md,svg,json}. scripts/bench.sh
+// wrk, and writes bench/results/latest.{md,json}. scripts/bench.sh
 // installs the tools and runs it; `make bench` and `make bench-smoke` call
 // that script.
 //

@@ -64,7 +64,7 @@ func gitCommit(repo string) string {
 	return c
 }
 
-// writeResults writes <base>.md, .svg and .json into the results directory.
+// writeResults writes <base>.md and .json into the results directory.
 func writeResults(o options, r *report.Results) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
@@ -82,9 +82,6 @@ func writeResults(o options, r *report.Results) error {
 		return f.Close()
 	}
 	if err := write(".md", func(w io.Writer) error { return report.Markdown(w, r) }); err != nil {
-		return err
-	}
-	if err := write(".svg", func(w io.Writer) error { return report.SVG(w, r) }); err != nil {
 		return err
 	}
 	return write(".json", func(w io.Writer) error { return report.JSON(w, r) })

@@ -3,8 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
-	"io"
 	"math"
 	"strings"
 	"testing"
@@ -132,65 +130,16 @@ func TestJSONWritesNaNAsNull(t *testing.T) {
 	}
 }
 
-func TestSVGHasOneBarPerTarget(t *testing.T) {
-	var b bytes.Buffer
-	r := sample()
-	if err := SVG(&b, r); err != nil {
-		t.Fatal(err)
-	}
-	d := xml.NewDecoder(&b)
-	bars := 0
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("malformed SVG: %v", err)
-		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "rect" {
-			for _, a := range se.Attr {
-				if a.Name.Local == "class" && a.Value == "bar" {
-					bars++
-				}
-			}
-		}
-	}
-	if want := len(r.Proxy) + len(r.Selector); bars != want {
-		t.Fatalf("got %d bars, want %d (one per proxy target and per selector row)", bars, want)
-	}
-	c := Chart(r)
-	if len(c.Panels) != 3 || len(c.Panels[0].Bars) != len(r.Proxy) || c.Panels[0].Bars[2].Note != "(base)" || c.Panels[0].Bars[3].Note != StatusSkipped {
-		t.Fatalf("chart panels = %+v", c.Panels)
-	}
-}
-
-func TestMarkdownExplainsMissedTargetsOnly(t *testing.T) {
+func TestMarkdownPointsToTheMeaning(t *testing.T) {
 	var b bytes.Buffer
 	if err := Markdown(&b, sample()); err != nil {
 		t.Fatal(err)
 	}
 	md := b.String()
-	if !strings.Contains(md, "## What the numbers mean") {
-		t.Error("no \"What the numbers mean\" section")
+	if strings.Count(md, meaningNote) != 1 {
+		t.Fatalf("want the pointer %q once in:\n%s", meaningNote, md)
 	}
-	// sample() misses the selector's 3-node target and does not measure RPC.
-	if !strings.Contains(md, "**selector pick, 3 nodes** (target ≥ 10× go-micro default, measured 8.50× (slowest: hash)).") {
-		t.Error("the missed selector target is not explained")
-	}
-	if strings.Contains(md, "**HTTP → RPC req/s**") {
-		t.Error("an unmeasured target is explained as missed")
-	}
-	for what := range whyMissed {
-		found := false
-		for _, g := range Goals(sample()) {
-			found = found || g.What == what
-		}
-		if !found {
-			t.Errorf("whyMissed explains %q, which is no target", what)
-		}
-	}
-	if t.Failed() {
-		t.Log(md)
+	if g, i, s := strings.Index(md, "## Targets"), strings.Index(md, meaningNote), strings.Index(md, "## 1. "); g < 0 || s < 0 || !(g < i && i < s) {
+		t.Fatalf("pointer at %d, want it between the targets (at %d) and the stages (at %d)", i, g, s)
 	}
 }

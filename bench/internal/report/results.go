@@ -1,5 +1,5 @@
 // Package report holds the results of one benchmark run and writes them as
-// a markdown table, a JSON file and an SVG bar chart.
+// a markdown table and a JSON file.
 package report
 
 import (
