@@ -13,20 +13,32 @@ import (
 	"go-micro.dev/v4/selector"
 	"go-micro.dev/v4/server"
 
-	"github.com/microlb/microlb/proto/greeter"
 	microlb "github.com/microlb/microlb/selector"
 )
 
-// greeterNode is an in-process go-micro server that answers with its node id
-// and records, from inside the handler, what the selector saw of the call.
-type greeterNode struct {
+// HelloRequest and HelloResponse are the messages of the test service,
+// carried by go-micro's JSON codec (no generated code, so that the selector
+// module needs nothing of the root module to test against real servers).
+type HelloRequest struct {
+	Name string `json:"name"`
+}
+
+type HelloResponse struct {
+	Message string `json:"message"`
+	NodeId  string `json:"node_id"`
+}
+
+// Greeter is an in-process go-micro server's handler that answers with its
+// node id and records, from inside the handler, what the selector saw of the
+// call. It fails every call whose name is "fail".
+type Greeter struct {
 	id       string
 	sel      *microlb.Selector
 	inflight int64 // the selector's in-flight count for this node during the last call
 	failed   atomic.Int64
 }
 
-func (g *greeterNode) Hello(ctx context.Context, req *greeter.HelloRequest, rsp *greeter.HelloResponse) error {
+func (g *Greeter) Hello(ctx context.Context, req *HelloRequest, rsp *HelloResponse) error {
 	if req.Name == "fail" {
 		g.failed.Add(1)
 		return merrors.InternalServerError("greeter", "asked to fail")
@@ -42,19 +54,16 @@ func (g *greeterNode) Hello(ctx context.Context, req *greeter.HelloRequest, rsp 
 	return nil
 }
 
-func (g *greeterNode) Stream(ctx context.Context, req *greeter.HelloRequest, s greeter.Greeter_StreamStream) error {
-	return s.Send(&greeter.HelloResponse{NodeId: g.id})
-}
-
-// startGreeters starts n greeter servers on loopback registered in r.
-func startGreeters(t *testing.T, r registry.Registry, sel *microlb.Selector, n int) map[string]*greeterNode {
+// startGreeters starts n unmodified go-micro v4.11.0 servers of service
+// "greeter" on loopback, registered in r.
+func startGreeters(t *testing.T, r registry.Registry, sel *microlb.Selector, n int) map[string]*Greeter {
 	t.Helper()
-	out := map[string]*greeterNode{}
+	out := map[string]*Greeter{}
 	for i := range n {
 		id := fmt.Sprintf("g%d", i)
 		srv := server.NewServer(server.Name("greeter"), server.Id(id), server.Registry(r), server.Address("127.0.0.1:0"))
-		h := &greeterNode{id: "greeter-" + id, sel: sel}
-		if err := greeter.RegisterGreeterHandler(srv, h); err != nil {
+		h := &Greeter{id: "greeter-" + id, sel: sel}
+		if err := srv.Handle(srv.NewHandler(h)); err != nil {
 			t.Fatal(err)
 		}
 		if err := srv.Start(); err != nil {
@@ -64,6 +73,13 @@ func startGreeters(t *testing.T, r registry.Registry, sel *microlb.Selector, n i
 		out[h.id] = h
 	}
 	return out
+}
+
+// hello calls Greeter.Hello through c with go-micro's JSON codec.
+func hello(ctx context.Context, c client.Client, name string) (*HelloResponse, error) {
+	rsp := &HelloResponse{}
+	req := c.NewRequest("greeter", "Greeter.Hello", &HelloRequest{Name: name}, client.WithContentType("application/json"))
+	return rsp, c.Call(ctx, req, rsp)
 }
 
 // TestWrapperOrder checks the documented onion: HashKeyWrapper runs once per
@@ -87,15 +103,13 @@ func TestWrapperOrder(t *testing.T) {
 	}
 	c := client.NewClient(client.Registry(r), client.Selector(sel),
 		client.Wrap(microlb.HashKeyWrapper("")), client.WrapCall(microlb.LoadReporter(sel), record))
-	svc := greeter.NewGreeterService("greeter", c)
-
 	for k := range 20 {
 		key := fmt.Sprintf("user-%d", k)
 		var first string
 		for i := range 5 {
 			var attempts []string
 			ctx := metadata.Set(context.WithValue(context.Background(), attemptsKey{}, &attempts), microlb.DefaultHashKeyHeader, key)
-			rsp, err := svc.Hello(ctx, &greeter.HelloRequest{Name: key})
+			rsp, err := hello(ctx, c, key)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,9 +153,8 @@ func TestRetryLandsOnAnotherNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := client.NewClient(client.Registry(r), client.Selector(sel), client.Retries(2), client.Retry(client.RetryAlways))
-	svc := greeter.NewGreeterService("greeter", c)
 	for i := range 30 {
-		rsp, err := svc.Hello(context.Background(), &greeter.HelloRequest{Name: "x"})
+		rsp, err := hello(context.Background(), c, "x")
 		if err != nil {
 			t.Fatalf("call %d failed despite retries: %v", i, err)
 		}
