@@ -26,18 +26,22 @@ consul:
 proto:
 	@scripts/proto.sh
 
-## test: unit and integration tests (real Consul), with the race detector
+# MODULES are the module directories: the root and the selector, which is a
+# module of its own (selector/go.mod) so that its users need only go-micro.
+MODULES := . selector
+
+## test: unit and integration tests (real Consul), with the race detector, in both modules
 test: consul
-	$(GO) test -race -count=1 ./...
+	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done
 
-## unit: the tests that need no Consul
+## unit: the tests that need no Consul, in both modules
 unit:
-	MICROLB_SKIP_INTEGRATION=1 $(GO) test -race -count=1 ./...
+	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && MICROLB_SKIP_INTEGRATION=1 $(GO) test -race -count=1 ./...); done
 
-## lint: gofmt and go vet
+## lint: gofmt, and go vet in both modules
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	@set -e; for m in $(MODULES); do echo "== vet $$m"; (cd $$m && $(GO) vet ./...); done
 
 ## bench: the full benchmark suite against go-micro, nginx, HAProxy and Caddy (slow; writes bench/results/)
 bench: consul
