@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go-micro.dev/v4/client"
 	merrors "go-micro.dev/v4/errors"
@@ -30,7 +31,8 @@ type HelloResponse struct {
 
 // Greeter is an in-process go-micro server's handler that answers with its
 // node id and records, from inside the handler, what the selector saw of the
-// call. It fails every call whose name is "fail".
+// call. It fails every call whose name is "fail" and does not answer one
+// whose name is "hang".
 type Greeter struct {
 	id       string
 	sel      *microlb.Selector
@@ -39,9 +41,16 @@ type Greeter struct {
 }
 
 func (g *Greeter) Hello(ctx context.Context, req *HelloRequest, rsp *HelloResponse) error {
-	if req.Name == "fail" {
+	switch req.Name {
+	case "fail":
 		g.failed.Add(1)
 		return merrors.InternalServerError("greeter", "asked to fail")
+	case "hang": // as a SIGSTOPped node: no answer until the caller gives up
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+		return ctx.Err()
 	}
 	for _, svc := range g.sel.Stats() {
 		for _, n := range svc.Nodes {
@@ -76,10 +85,10 @@ func startGreeters(t *testing.T, r registry.Registry, sel *microlb.Selector, n i
 }
 
 // hello calls Greeter.Hello through c with go-micro's JSON codec.
-func hello(ctx context.Context, c client.Client, name string) (*HelloResponse, error) {
+func hello(ctx context.Context, c client.Client, name string, opts ...client.CallOption) (*HelloResponse, error) {
 	rsp := &HelloResponse{}
 	req := c.NewRequest("greeter", "Greeter.Hello", &HelloRequest{Name: name}, client.WithContentType("application/json"))
-	return rsp, c.Call(ctx, req, rsp)
+	return rsp, c.Call(ctx, req, rsp, opts...)
 }
 
 // TestWrapperOrder checks the documented onion: HashKeyWrapper runs once per
@@ -169,4 +178,79 @@ func TestRetryLandsOnAnotherNode(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestTimeoutEjects: a real go-micro client whose attempts time out against
+// a node that does not answer marks the node failed (a 408 "context deadline
+// exceeded"), and two such attempts eject it; a caller that cancels its own
+// context costs the node nothing.
+func TestTimeoutEjects(t *testing.T) {
+	background := func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
+	// go-micro v4.11.0 ends an attempt after its ConnectionTimeout, not at the
+	// call's deadline (client/rpc_client.go, call), and marks it with a 408
+	// whose detail is the call context's error at that moment.
+	tests := []struct {
+		name              string
+		ctx               func() (context.Context, context.CancelFunc)
+		request, connTime time.Duration
+		wantHealth        string
+	}{
+		{name: "call deadline expired first: 408 context deadline exceeded", ctx: background,
+			request: 100 * time.Millisecond, connTime: 150 * time.Millisecond, wantHealth: microlb.HealthEjected},
+		{name: "attempt timeout first: 408 <nil>", ctx: background,
+			request: time.Second, connTime: 100 * time.Millisecond, wantHealth: microlb.HealthEjected},
+		{name: "caller cancels: 408 context canceled", ctx: func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(50*time.Millisecond, cancel)
+			return ctx, cancel
+		}, request: time.Second, connTime: 150 * time.Millisecond, wantHealth: microlb.HealthHealthy},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := registry.NewMemoryRegistry()
+			sel := microlb.New(selector.Registry(r), microlb.WithFailureThreshold(2))
+			defer sel.Close()
+			startGreeters(t, r, sel, 1)
+			c := client.NewClient(client.Registry(r), client.Selector(sel), client.Retries(0), client.RequestTimeout(tt.request))
+			connTimeout := func(o *client.CallOptions) { o.ConnectionTimeout = tt.connTime }
+			for range 2 {
+				ctx, cancel := tt.ctx()
+				_, err := hello(ctx, c, "hang", connTimeout)
+				cancel()
+				if err == nil {
+					t.Fatal("a call to a node that does not answer succeeded")
+				}
+			}
+			// go-micro marks the attempt from its own goroutine: wait for it.
+			deadline := time.Now().Add(2 * time.Second)
+			for {
+				health, failures := nodeHealth(sel, "greeter-g0")
+				done := health == tt.wantHealth && (tt.wantHealth == microlb.HealthEjected || failures == 0)
+				if done && tt.wantHealth == microlb.HealthHealthy {
+					time.Sleep(200 * time.Millisecond) // a late mark would show now
+					health, failures = nodeHealth(sel, "greeter-g0")
+					done = health == tt.wantHealth && failures == 0
+				}
+				if done {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("node is %s with %d failures, want %s", health, failures, tt.wantHealth)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// nodeHealth returns the health and failure count of node id in sel's Stats.
+func nodeHealth(sel *microlb.Selector, id string) (string, int) {
+	for _, svc := range sel.Stats() {
+		for _, n := range svc.Nodes {
+			if n.ID == id {
+				return n.Health, n.Failures
+			}
+		}
+	}
+	return "", 0
 }
