@@ -34,9 +34,13 @@ consul:
 proto:
 	@scripts/proto.sh
 
-## test: unit and integration tests (real Consul), with the race detector; then the 50,000-call soak against stock go-micro
+# MODULES are the module directories: the root and the selector, which is a
+# module of its own (selector/go.mod) so that its users need only go-micro.
+MODULES := . selector
+
+## test: unit and integration tests (real Consul), with the race detector, in both modules; then the 50,000-call soak against stock go-micro
 test: consul
-	$(GO) test -race -count=1 ./...
+	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done
 	$(GO) test -count=1 -run '^TestSoakStockMucp$$' ./api-gateway/rpc/
 
 ## soak: 1,000,000 calls through the gateway's pooled connections to a stock go-micro v4.11.0 node (progress every 5 s)
@@ -44,14 +48,14 @@ SOAK_CALLS ?= 1000000
 soak:
 	set -o pipefail; MICROLB_SOAK_CALLS=$(SOAK_CALLS) $(GO) test -count=1 -timeout 60m -v -run '^TestSoakStockMucp$$' ./api-gateway/rpc/ 2>&1 | grep -E '^(soak:|--- |ok|FAIL|PASS)|_test.go'
 
-## unit: the tests that need no Consul
+## unit: the tests that need no Consul, in both modules
 unit:
-	MICROLB_SKIP_INTEGRATION=1 $(GO) test -race -count=1 ./...
+	@set -e; for m in $(MODULES); do echo "== $$m"; (cd $$m && MICROLB_SKIP_INTEGRATION=1 $(GO) test -race -count=1 ./...); done
 
-## lint: gofmt and go vet
+## lint: gofmt, and go vet in both modules
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	@set -e; for m in $(MODULES); do echo "== vet $$m"; (cd $$m && $(GO) vet ./...); done
 
 ## bench: the full benchmark suite against go-micro, nginx, HAProxy and Caddy (slow; writes bench/results/)
 bench: consul

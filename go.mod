@@ -3,12 +3,12 @@ module github.com/microlb/microlb
 go 1.26.0
 
 require (
-	github.com/cespare/xxhash/v2 v2.3.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/go-micro/plugins/v4/registry/consul v1.2.1
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/uuid v1.6.0
+	github.com/microlb/microlb/selector v0.0.0
 	github.com/prometheus/client_golang v1.23.2
 	github.com/urfave/cli/v2 v2.25.7
 	go-micro.dev/v4 v4.11.0
@@ -24,7 +24,7 @@ require (
 	github.com/armon/go-metrics v0.0.0-20180917152333-f0300d1749da // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bitly/go-simplejson v0.5.0 // indirect
-	github.com/bmizerany/assert v0.0.0-20160611221934-b7ed37b82869 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cpuguy83/go-md2man/v2 v2.0.2 // indirect
 	github.com/emirpasic/gods v1.12.0 // indirect
 	github.com/evanphx/json-patch/v5 v5.5.0 // indirect
@@ -85,3 +85,8 @@ require (
 	gopkg.in/tomb.v1 v1.0.0-20141024135613-dd632973f1e7 // indirect
 	gopkg.in/warnings.v0 v0.1.2 // indirect
 )
+
+// The selector is a module of its own (selector/go.mod), so that go-micro
+// users import it with go-micro and xxhash only; this module builds it from
+// the local directory.
+replace github.com/microlb/microlb/selector => ./selector

@@ -37,7 +37,7 @@ func benchSelect(b *testing.B, s selector.Selector, opts func(i int) []selector.
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
+	for i := 0; i < b.N; i++ {
 		next, err := s.Select("svc", opts(i)...)
 		if err != nil {
 			b.Fatal(err)
@@ -153,7 +153,8 @@ func BenchmarkRebuild(b *testing.B) {
 			cfg, _ := newConfig(selector.Options{}, nil)
 			states, warned := map[string]*nodeState{}, map[string]bool{}
 			b.ReportAllocs()
-			for b.Loop() {
+			b.ResetTimer()
+			for range b.N {
 				buildSnapshot(services, states, warned, cfg.log, 0)
 			}
 		})

@@ -1,6 +1,8 @@
 package selector
 
 import (
+	"sync/atomic"
+
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/selector"
 )
@@ -109,12 +111,12 @@ func (c *call) next() (*registry.Node, error) {
 // when zone-aware routing keeps it local, then falls back to drained nodes.
 func (c *call) choose() int {
 	if c.zoneLocal() {
-		if i := balancers[c.strat].pick(c); i >= 0 {
+		if i := registered[c.strat].b.pick(c); i >= 0 {
 			return i
 		}
 		c.zone = zoneSpill // no usable local node left: spill over
 	}
-	if i := balancers[c.strat].pick(c); i >= 0 {
+	if i := registered[c.strat].b.pick(c); i >= 0 {
 		return i
 	}
 	return c.pickDrained()
@@ -176,21 +178,61 @@ func (c *call) clock() int64 {
 }
 
 // randomUsable returns a random usable active node, weighted by weight, or -1.
-// It tries a few random draws, then scans from a random start.
-func (c *call) randomUsable() int {
-	s := c.snap
-	n := s.nActive
+func (c *call) randomUsable() int { return c.drawUsable(true, -1) }
+
+// drawUsable returns a usable active node other than not, drawn at random
+// (weighted by weight, or uniformly): a few random draws, then a scan from a
+// random start. It returns -1 if none.
+func (c *call) drawUsable(weighted bool, not int) int {
+	n := c.snap.nActive
 	if n == 0 {
 		return -1
 	}
 	for range 3 {
-		if i := c.weightedDraw(); c.usable(i) {
+		var i int
+		if weighted {
+			i = c.weightedDraw()
+		} else {
+			i = c.cfg.randN(n)
+		}
+		if i != not && c.usable(i) {
 			return i
 		}
 	}
 	start := c.cfg.randN(n)
 	for k := range n {
-		if i := (start + k) % n; c.usable(i) {
+		if i := (start + k) % n; i != not && c.usable(i) {
+			return i
+		}
+	}
+	return -1
+}
+
+// counterPick is a balancer's first pick from a shared counter over a
+// sequence of size positions, node(j) being the node at position j (or -1 to
+// skip it). An unusable position takes the counter's next position rather
+// than handing its turn to its neighbour, so the other nodes share an
+// unusable node's turns in their own proportions. It takes at most tries
+// positions, leaves the position picked in c.pos and returns -1 if none.
+func (c *call) counterPick(ctr *atomic.Uint64, tries, size int, node func(j int) int) int {
+	for range tries {
+		j := int((ctr.Add(1) - 1) % uint64(size))
+		if i := node(j); i >= 0 && c.usable(i) {
+			c.pos = int32(j)
+			return i
+		}
+	}
+	return -1
+}
+
+// walkFrom returns the node of the first position from start on (wrapping,
+// each position once) whose node(j) is usable, leaving that position in
+// c.pos; or -1.
+func (c *call) walkFrom(start, size int, node func(j int) int) int {
+	for k := range size {
+		j := (start + k) % size
+		if i := node(j); i >= 0 && c.usable(i) {
+			c.pos = int32(j)
 			return i
 		}
 	}

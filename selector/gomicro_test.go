@@ -35,11 +35,19 @@ func (l *recLogger) at(level logger.Level) []string {
 	return append([]string(nil), l.msgs[level]...)
 }
 
-// lastNode is a go-micro strategy function that always returns the last node.
+// lastNode is a go-micro strategy function that always returns the node with
+// the greatest id.
 func lastNode(services []*registry.Service) gselector.Next {
 	return func() (*registry.Node, error) {
-		s := services[len(services)-1]
-		return s.Nodes[len(s.Nodes)-1], nil
+		var last *registry.Node
+		for _, s := range services {
+			for _, n := range s.Nodes {
+				if last == nil || n.Id > last.Id {
+					last = n
+				}
+			}
+		}
+		return last, nil
 	}
 }
 

@@ -54,20 +54,18 @@ func (hashBalancer) pick(c *call) int {
 		start = ringSearch(ring, c.key)
 	}
 	limit := c.loadLimit()
-	for {
-		for k := range ring {
-			j := (start + k) % len(ring)
-			i := int(ring[j].node)
-			if c.usable(i) && (limit == 0 || c.snap.nodes[i].inflight.Load() < limit) {
-				c.pos = int32(j)
-				return i
-			}
-		}
-		if limit == 0 {
+	node := func(j int) int {
+		i := int(ring[j].node)
+		if limit != 0 && c.snap.nodes[i].inflight.Load() >= limit {
 			return -1
 		}
-		limit = 0 // every usable node is at its bound: ignore the bound
+		return i
 	}
+	if i := c.walkFrom(start, len(ring), node); i >= 0 || limit == 0 {
+		return i
+	}
+	limit = 0 // every usable node is at its bound: ignore the bound
+	return c.walkFrom(start, len(ring), node)
 }
 
 // loadLimit is the bounded-load capacity of one node, or 0 when bounded loads

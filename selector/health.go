@@ -12,7 +12,9 @@ import (
 )
 
 // Mark records the outcome of one attempt on node; go-micro's client calls it
-// after every attempt. Failures (see IsFailure) are transport errors
+// after every attempt. A Mark for a service not selected yet loads it from the
+// registry first (as Select would), so that a health checker's early marks
+// count; a service the registry does not know is ignored. Failures (see IsFailure) are transport errors
 // (refused, reset, EOF), attempts that timed out whichever context expired
 // (a 408, context.DeadlineExceeded, ErrAttemptTimeout) and errors with a code
 // of 500 or more, such as the go-micro client's own connection errors; an
@@ -29,8 +31,8 @@ func (s *Selector) Mark(service string, node *registry.Node, err error) {
 	if node == nil {
 		return
 	}
-	svc := s.lookup(service)
-	if svc == nil {
+	svc, lerr := s.service(service) // a Mark before the first Select loads the service
+	if lerr != nil {
 		return
 	}
 	snap := svc.snap.Load()

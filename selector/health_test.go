@@ -198,3 +198,32 @@ func stats(t *testing.T, s *Selector, id string) NodeStats {
 	t.Fatalf("node %s not in Stats", id)
 	return NodeStats{}
 }
+
+// TestMarkBeforeSelect: marks before the first Select of a service count.
+func TestMarkBeforeSelect(t *testing.T) {
+	tests := []struct {
+		name  string
+		marks int
+		want  map[string]int // of 6 round-robin picks
+	}{
+		{name: "threshold marks eject", marks: 2, want: map[string]int{"n0000": 3, "n0002": 3}},
+		{name: "fewer do not", marks: 1, want: map[string]int{"n0000": 2, "n0001": 2, "n0002": 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTest(t, newRegistry(t, "svc", nodes(3, "")...), WithStrategy(RoundRobin),
+				WithFailureThreshold(2), WithClock(newFakeClock().Now))
+			failNode(s, "n0001", tt.marks)
+			if got := counts(picks(t, s, "svc", 6)); !maps.Equal(got, tt.want) {
+				t.Fatalf("picks = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("unknown service is ignored", func(t *testing.T) {
+		s := newTest(t, newRegistry(t, "svc", nodes(1, "")...))
+		s.Mark("nosuch", node("x"), io.EOF)
+		if s.Watching("nosuch") {
+			t.Fatal("a Mark for an unknown service started watching it")
+		}
+	})
+}

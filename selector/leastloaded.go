@@ -43,26 +43,8 @@ func (leastLoadedBalancer) pick(c *call) int {
 	return a
 }
 
-// uniformUsable draws a usable active node other than not, uniformly: a few
-// random draws, then a scan from a random start. It returns -1 if none.
-func (c *call) uniformUsable(not int) int {
-	n := c.snap.nActive
-	if n == 0 {
-		return -1
-	}
-	for range 3 {
-		if i := c.cfg.randN(n); i != not && c.usable(i) {
-			return i
-		}
-	}
-	start := c.cfg.randN(n)
-	for k := range n {
-		if i := (start + k) % n; i != not && c.usable(i) {
-			return i
-		}
-	}
-	return -1
-}
+// uniformUsable draws a usable active node other than not, uniformly, or -1.
+func (c *call) uniformUsable(not int) int { return c.drawUsable(false, not) }
 
 // load is node i's least-loaded cost; lower is better.
 func (c *call) load(i int) float64 {

@@ -9,7 +9,6 @@ import (
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/selector"
 
-	"github.com/microlb/microlb/proto/greeter"
 	microlb "github.com/microlb/microlb/selector"
 )
 
@@ -40,7 +39,7 @@ func TestRetryBudgetWrapper(t *testing.T) {
 			if tt.budget != nil {
 				opts = append(opts, client.Wrap(microlb.RetryBudgetWrapper(tt.budget)))
 			}
-			svc := greeter.NewGreeterService("greeter", client.NewClient(opts...))
+			c := client.NewClient(opts...)
 			var held []func()
 			for range tt.hold {
 				ok, done := tt.budget.TryRetry()
@@ -49,7 +48,7 @@ func TestRetryBudgetWrapper(t *testing.T) {
 				}
 				held = append(held, done)
 			}
-			_, err := svc.Hello(context.Background(), &greeter.HelloRequest{Name: "fail"})
+			_, err := hello(context.Background(), c, "fail")
 			if err == nil {
 				t.Fatal("the failing call succeeded")
 			}

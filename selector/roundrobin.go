@@ -14,22 +14,12 @@ func (roundRobinBalancer) pick(c *call) int {
 		return -1
 	}
 	if c.first() {
-		// An unusable slot takes the next slot of the counter rather than
-		// handing its turn to its neighbour, so the other nodes share an
-		// ejected node's turns evenly.
-		for range n {
-			if i := int((c.svc.rr.Add(1) - 1) % uint64(n)); c.usable(i) {
-				c.pos = int32(i)
-				return i
-			}
-		}
-	}
-	start := int(c.pos) + 1
-	for k := range n {
-		if i := (start + k) % n; c.usable(i) {
-			c.pos = int32(i)
+		if i := c.counterPick(&c.svc.rr, n, n, identity); i >= 0 {
 			return i
 		}
 	}
-	return -1
+	return c.walkFrom(int(c.pos)+1, n, identity)
 }
+
+// identity maps a position to the node of the same index.
+func identity(j int) int { return j }

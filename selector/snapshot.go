@@ -30,7 +30,7 @@ type nodeState struct {
 
 	joined int64 // unix nanos the node joined a loaded service; 0: in the first load
 
-	picks [numStrategies]atomic.Uint64
+	picks []atomic.Uint64 // one per strategy, in registered order
 }
 
 // snapshot is an immutable view of one service, rebuilt on every registry
@@ -150,7 +150,7 @@ func buildSnapshot(services []*registry.Service, states map[string]*nodeState, w
 	for i, e := range entries {
 		st := states[e.reg.Id]
 		if st == nil || st.address != e.reg.Address {
-			st = &nodeState{id: e.reg.Id, address: e.reg.Address, joined: joinedAt}
+			st = &nodeState{id: e.reg.Id, address: e.reg.Address, joined: joinedAt, picks: make([]atomic.Uint64, len(registered))}
 			states[e.reg.Id] = st
 		}
 		s.zone[i] = e.reg.Metadata["zone"]

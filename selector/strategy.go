@@ -22,11 +22,28 @@ const (
 	LeastLoaded Strategy = "leastloaded"
 )
 
-// numStrategies is len(Strategies).
-const numStrategies = 5
+// registered is the one list of strategies, in a stable order (Strategies',
+// Stats' and the per-node pick counters'). A new strategy is one file, with
+// its Strategy constant and its balancer, and one line here.
+var registered = [...]struct {
+	name Strategy
+	b    balancer
+}{
+	{Random, randomBalancer{}},
+	{RoundRobin, roundRobinBalancer{}},
+	{Weighted, weightedBalancer{}},
+	{Hash, hashBalancer{}},
+	{LeastLoaded, leastLoadedBalancer{}},
+}
 
 // Strategies lists every strategy in a stable order.
-var Strategies = [numStrategies]Strategy{Random, RoundRobin, Weighted, Hash, LeastLoaded}
+var Strategies = func() []Strategy {
+	s := make([]Strategy, len(registered))
+	for i, r := range registered {
+		s[i] = r.name
+	}
+	return s
+}()
 
 // ParseStrategy returns the strategy called s (case-insensitive, surrounding
 // space ignored). An unknown name is an error that lists the valid ones.
@@ -58,16 +75,11 @@ func (s Strategy) index() int {
 // balancer picks one node of a snapshot's active tier (weight > 0) for a call.
 // It returns an index into snapshot.nodes that c.usable accepts, or -1 when
 // no active node is usable. It may keep a cursor in c so that a later pick
-// for the same call continues where the previous one stopped.
+// for the same call continues where the previous one stopped. The call
+// decides who is usable (filters, tried, zone, ejection, panic) and what
+// happens when none is (drained nodes, wrap-around, panic); the helpers
+// counterPick, walkFrom and drawUsable in call.go give a balancer its
+// candidates in order.
 type balancer interface {
 	pick(c *call) int
-}
-
-// balancers maps each strategy to its implementation; the order is Strategies'.
-var balancers = [...]balancer{
-	randomBalancer{},
-	roundRobinBalancer{},
-	weightedBalancer{},
-	hashBalancer{},
-	leastLoadedBalancer{},
 }

@@ -33,26 +33,15 @@ func (weightedBalancer) pick(c *call) int {
 	if p == 0 {
 		return -1
 	}
+	node := func(j int) int { return int(t.seq[j]) }
 	if c.first() {
 		// As in roundRobinBalancer: an unusable entry takes the counter's
 		// next entry, so the other nodes keep their relative shares.
-		for range min(p, 2*c.snap.nActive) {
-			j := int((c.svc.wrr.Add(1) - 1) % uint64(p))
-			if i := int(t.seq[j]); c.usable(i) {
-				c.pos = int32(j)
-				return i
-			}
-		}
-	}
-	start := int(c.pos) + 1
-	for k := range p {
-		j := (start + k) % p
-		if i := int(t.seq[j]); c.usable(i) {
-			c.pos = int32(j)
+		if i := c.counterPick(&c.svc.wrr, min(p, 2*c.snap.nActive), p, node); i >= 0 {
 			return i
 		}
 	}
-	return -1
+	return c.walkFrom(int(c.pos)+1, p, node)
 }
 
 // wrrTable is a snapshot's smooth weighted round-robin state: one precomputed

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go-micro.dev/v4/client"
 	merrors "go-micro.dev/v4/errors"
@@ -13,23 +14,43 @@ import (
 	"go-micro.dev/v4/selector"
 	"go-micro.dev/v4/server"
 
-	"github.com/microlb/microlb/proto/greeter"
 	microlb "github.com/microlb/microlb/selector"
 )
 
-// greeterNode is an in-process go-micro server that answers with its node id
-// and records, from inside the handler, what the selector saw of the call.
-type greeterNode struct {
+// HelloRequest and HelloResponse are the messages of the test service,
+// carried by go-micro's JSON codec (no generated code, so that the selector
+// module needs nothing of the root module to test against real servers).
+type HelloRequest struct {
+	Name string `json:"name"`
+}
+
+type HelloResponse struct {
+	Message string `json:"message"`
+	NodeId  string `json:"node_id"`
+}
+
+// Greeter is an in-process go-micro server's handler that answers with its
+// node id and records, from inside the handler, what the selector saw of the
+// call. It fails every call whose name is "fail" and does not answer one
+// whose name is "hang".
+type Greeter struct {
 	id       string
 	sel      *microlb.Selector
 	inflight int64 // the selector's in-flight count for this node during the last call
 	failed   atomic.Int64
 }
 
-func (g *greeterNode) Hello(ctx context.Context, req *greeter.HelloRequest, rsp *greeter.HelloResponse) error {
-	if req.Name == "fail" {
+func (g *Greeter) Hello(ctx context.Context, req *HelloRequest, rsp *HelloResponse) error {
+	switch req.Name {
+	case "fail":
 		g.failed.Add(1)
 		return merrors.InternalServerError("greeter", "asked to fail")
+	case "hang": // as a SIGSTOPped node: no answer until the caller gives up
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+		return ctx.Err()
 	}
 	for _, svc := range g.sel.Stats() {
 		for _, n := range svc.Nodes {
@@ -42,19 +63,16 @@ func (g *greeterNode) Hello(ctx context.Context, req *greeter.HelloRequest, rsp 
 	return nil
 }
 
-func (g *greeterNode) Stream(ctx context.Context, req *greeter.HelloRequest, s greeter.Greeter_StreamStream) error {
-	return s.Send(&greeter.HelloResponse{NodeId: g.id})
-}
-
-// startGreeters starts n greeter servers on loopback registered in r.
-func startGreeters(t *testing.T, r registry.Registry, sel *microlb.Selector, n int) map[string]*greeterNode {
+// startGreeters starts n unmodified go-micro v4.11.0 servers of service
+// "greeter" on loopback, registered in r.
+func startGreeters(t *testing.T, r registry.Registry, sel *microlb.Selector, n int) map[string]*Greeter {
 	t.Helper()
-	out := map[string]*greeterNode{}
+	out := map[string]*Greeter{}
 	for i := range n {
 		id := fmt.Sprintf("g%d", i)
 		srv := server.NewServer(server.Name("greeter"), server.Id(id), server.Registry(r), server.Address("127.0.0.1:0"))
-		h := &greeterNode{id: "greeter-" + id, sel: sel}
-		if err := greeter.RegisterGreeterHandler(srv, h); err != nil {
+		h := &Greeter{id: "greeter-" + id, sel: sel}
+		if err := srv.Handle(srv.NewHandler(h)); err != nil {
 			t.Fatal(err)
 		}
 		if err := srv.Start(); err != nil {
@@ -64,6 +82,13 @@ func startGreeters(t *testing.T, r registry.Registry, sel *microlb.Selector, n i
 		out[h.id] = h
 	}
 	return out
+}
+
+// hello calls Greeter.Hello through c with go-micro's JSON codec.
+func hello(ctx context.Context, c client.Client, name string, opts ...client.CallOption) (*HelloResponse, error) {
+	rsp := &HelloResponse{}
+	req := c.NewRequest("greeter", "Greeter.Hello", &HelloRequest{Name: name}, client.WithContentType("application/json"))
+	return rsp, c.Call(ctx, req, rsp, opts...)
 }
 
 // TestWrapperOrder checks the documented onion: HashKeyWrapper runs once per
@@ -87,15 +112,13 @@ func TestWrapperOrder(t *testing.T) {
 	}
 	c := client.NewClient(client.Registry(r), client.Selector(sel),
 		client.Wrap(microlb.HashKeyWrapper("")), client.WrapCall(microlb.LoadReporter(sel), record))
-	svc := greeter.NewGreeterService("greeter", c)
-
 	for k := range 20 {
 		key := fmt.Sprintf("user-%d", k)
 		var first string
 		for i := range 5 {
 			var attempts []string
 			ctx := metadata.Set(context.WithValue(context.Background(), attemptsKey{}, &attempts), microlb.DefaultHashKeyHeader, key)
-			rsp, err := svc.Hello(ctx, &greeter.HelloRequest{Name: key})
+			rsp, err := hello(ctx, c, key)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,9 +162,8 @@ func TestRetryLandsOnAnotherNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := client.NewClient(client.Registry(r), client.Selector(sel), client.Retries(2), client.Retry(client.RetryAlways))
-	svc := greeter.NewGreeterService("greeter", c)
 	for i := range 30 {
-		rsp, err := svc.Hello(context.Background(), &greeter.HelloRequest{Name: "x"})
+		rsp, err := hello(context.Background(), c, "x")
 		if err != nil {
 			t.Fatalf("call %d failed despite retries: %v", i, err)
 		}
@@ -156,4 +178,79 @@ func TestRetryLandsOnAnotherNode(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestTimeoutEjects: a real go-micro client whose attempts time out against
+// a node that does not answer marks the node failed (a 408 "context deadline
+// exceeded"), and two such attempts eject it; a caller that cancels its own
+// context costs the node nothing.
+func TestTimeoutEjects(t *testing.T) {
+	background := func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
+	// go-micro v4.11.0 ends an attempt after its ConnectionTimeout, not at the
+	// call's deadline (client/rpc_client.go, call), and marks it with a 408
+	// whose detail is the call context's error at that moment.
+	tests := []struct {
+		name              string
+		ctx               func() (context.Context, context.CancelFunc)
+		request, connTime time.Duration
+		wantHealth        string
+	}{
+		{name: "call deadline expired first: 408 context deadline exceeded", ctx: background,
+			request: 100 * time.Millisecond, connTime: 150 * time.Millisecond, wantHealth: microlb.HealthEjected},
+		{name: "attempt timeout first: 408 <nil>", ctx: background,
+			request: time.Second, connTime: 100 * time.Millisecond, wantHealth: microlb.HealthEjected},
+		{name: "caller cancels: 408 context canceled", ctx: func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(50*time.Millisecond, cancel)
+			return ctx, cancel
+		}, request: time.Second, connTime: 150 * time.Millisecond, wantHealth: microlb.HealthHealthy},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := registry.NewMemoryRegistry()
+			sel := microlb.New(selector.Registry(r), microlb.WithFailureThreshold(2))
+			defer sel.Close()
+			startGreeters(t, r, sel, 1)
+			c := client.NewClient(client.Registry(r), client.Selector(sel), client.Retries(0), client.RequestTimeout(tt.request))
+			connTimeout := func(o *client.CallOptions) { o.ConnectionTimeout = tt.connTime }
+			for range 2 {
+				ctx, cancel := tt.ctx()
+				_, err := hello(ctx, c, "hang", connTimeout)
+				cancel()
+				if err == nil {
+					t.Fatal("a call to a node that does not answer succeeded")
+				}
+			}
+			// go-micro marks the attempt from its own goroutine: wait for it.
+			deadline := time.Now().Add(2 * time.Second)
+			for {
+				health, failures := nodeHealth(sel, "greeter-g0")
+				done := health == tt.wantHealth && (tt.wantHealth == microlb.HealthEjected || failures == 0)
+				if done && tt.wantHealth == microlb.HealthHealthy {
+					time.Sleep(200 * time.Millisecond) // a late mark would show now
+					health, failures = nodeHealth(sel, "greeter-g0")
+					done = health == tt.wantHealth && failures == 0
+				}
+				if done {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("node is %s with %d failures, want %s", health, failures, tt.wantHealth)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// nodeHealth returns the health and failure count of node id in sel's Stats.
+func nodeHealth(sel *microlb.Selector, id string) (string, int) {
+	for _, svc := range sel.Stats() {
+		for _, n := range svc.Nodes {
+			if n.ID == id {
+				return n.Health, n.Failures
+			}
+		}
+	}
+	return "", 0
 }

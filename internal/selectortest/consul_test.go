@@ -1,4 +1,7 @@
-package selector
+// Package selectortest holds the selector's tests that need the root module:
+// a real Consul agent (internal/consultest) and go-micro's Consul registry
+// plugin. The selector module itself depends on go-micro and xxhash only.
+package selectortest
 
 import (
 	"fmt"
@@ -10,6 +13,7 @@ import (
 	"go-micro.dev/v4/selector"
 
 	"github.com/microlb/microlb/internal/consultest"
+	microlb "github.com/microlb/microlb/selector"
 )
 
 // consulNode is a node as a go-micro service would register it in Consul.
@@ -51,7 +55,7 @@ func TestConsulWatch(t *testing.T) {
 	for i := range 3 {
 		consulRegister(t, r, consulNode(i))
 	}
-	s := New(selector.Registry(r), WithStrategy(RoundRobin), WithResync(time.Second))
+	s := microlb.New(selector.Registry(r), microlb.WithStrategy(microlb.RoundRobin), microlb.WithResync(time.Second))
 	defer s.Close()
 	if got := counts(picks(t, s, "greeter", 6)); len(got) != 3 {
 		t.Fatalf("picks %v, want 3 nodes", got)
@@ -85,4 +89,37 @@ func TestConsulWatch(t *testing.T) {
 		return got["greeter-4"] > 0 && len(got) == 4
 	})
 	t.Logf("registration after the restart → first pick: %v", d)
+}
+
+// pick runs one Select and its first Next.
+func pick(t *testing.T, s selector.Selector, service string) string {
+	t.Helper()
+	next, err := s.Select(service)
+	if err != nil {
+		t.Fatalf("Select(%s): %v", service, err)
+	}
+	n, err := next()
+	if err != nil {
+		t.Fatalf("Next: %v", err)
+	}
+	return n.Id
+}
+
+// picks runs n Selects and returns the ids picked, in order.
+func picks(t *testing.T, s selector.Selector, service string, n int) []string {
+	t.Helper()
+	out := make([]string, n)
+	for i := range out {
+		out[i] = pick(t, s, service)
+	}
+	return out
+}
+
+// counts tallies ids.
+func counts(ids []string) map[string]int {
+	m := map[string]int{}
+	for _, id := range ids {
+		m[id]++
+	}
+	return m
 }
