@@ -11,12 +11,13 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/middleware"
 	"github.com/microlb/microlb/api-gateway/route"
+	"github.com/microlb/microlb/selector"
 )
 
 // attemptTimedOut is what the selector is told when a node did not answer
 // in time, whichever deadline ended the attempt (the attempt's own, or the
 // route's): a 408 that IsFailure counts, unlike a client that left.
-var attemptTimedOut = merrors.Timeout(clientID, "attempt timed out: %v", context.DeadlineExceeded)
+var attemptTimedOut = selector.ErrAttemptTimeout
 
 // errAttemptLost is the cause that cancels a hedged request's attempts
 // that lost the race: they say nothing about their node.

@@ -15,7 +15,7 @@ import (
 // output next to the results, for benchstat.
 func (h *harness) selectorStage(st *report.Stage) error {
 	args := []string{"test", "-run", "^$", "-bench", "^BenchmarkSelect$", "-benchmem",
-		"-count", fmt.Sprint(h.o.benchCount), "-benchtime", h.o.benchTime, "./selector/"}
+		"-count", fmt.Sprint(h.o.benchCount), "-benchtime", h.o.benchTime, "github.com/microlb/microlb/selector"}
 	h.logf("go %v", args)
 	out, err := h.g.Run(h.ctx, proc.Spec{Name: "go-test-bench", Bin: "go", Args: args, Dir: h.o.repo})
 	if err != nil {

@@ -38,7 +38,7 @@ func Markdown(w io.Writer, r *Results) error {
 	fmt.Fprintf(&b, "| load | wrk, %d thread(s), %d connections, %v per run after a %v warm-up, %d repetition(s) of each A/B pair |\n",
 		s.Threads, s.Conns, s.Duration, s.Warmup, s.Reps)
 	fmt.Fprintf(&b, "| budget | %d worker process / thread / GOMAXPROCS for every proxy; backends and producers GOMAXPROCS=%d |\n", s.Workers, s.Workers)
-	fmt.Fprintf(&b, "| selector | `go test -bench '^BenchmarkSelect$' -benchmem -count %d -benchtime %s ./selector/` |\n", s.BenchCount, s.BenchTime)
+	fmt.Fprintf(&b, "| selector | `go test -bench '^BenchmarkSelect$' -benchmem -count %d -benchtime %s github.com/microlb/microlb/selector` |\n", s.BenchCount, s.BenchTime)
 	fmt.Fprintf(&b, "| before the run | machine %s busy, load average %.2f |\n\n", pct(r.Before.Busy), r.Before.LoadAvg[1])
 
 	writeLoad(&b, r)
