@@ -172,7 +172,7 @@ else
   wait_for "Consul leader election" "$logs/consul.log" 30 has_leader
 fi
 
-step 3 "three producers: weights 5, 1, 1 in zones a, a, b; the third adds 20 ms"
+step 3 "three producers: weights 5, 1, 1 in zones a, a, b; the third adds 20 ms; and one gRPC producer"
 producer_args=(--registry consul --registry_address "$consul_addr" --server_address 127.0.0.1:0
   --http_address 127.0.0.1:0 --version v1 --register_ttl 10 --register_interval 5)
 start producer-1 "$logs/producer-1.log" bin/producer "${producer_args[@]}" --weight 5 --zone a
@@ -186,6 +186,16 @@ registered() {
 wait_for "producers registering as greeter" "$logs/producer-1.log" 30 registered greeter
 wait_for "producers registering as greeter-http" "$logs/producer-1.log" 30 registered greeter-http
 echo "    3 producers registered (logs $logs/producer-{1,2,3}.log)"
+# One more service, served by go-micro's gRPC server plugin: the gateway
+# calls it over HTTP/2 with go-micro's gRPC client.
+start producer-grpc "$logs/producer-grpc.log" bin/producer "${producer_args[@]}" --server grpc --server_name greeter-grpc
+registered_one() {
+  local body
+  body=$(http_get "$consul_addr" "/v1/health/service/$1?passing=1") || return 1
+  grep -q '"ServiceID"' <<<"$body"
+}
+wait_for "the gRPC producer registering as greeter-grpc" "$logs/producer-grpc.log" 30 registered_one greeter-grpc
+echo "    1 gRPC producer registered as greeter-grpc (log $logs/producer-grpc.log)"
 
 step 4 "gateway on $gateway_addr, admin and dashboard on $admin_addr"
 for addr in "$gateway_addr" "$admin_addr"; do
@@ -217,6 +227,7 @@ cat <<MSG
       curl -s 'http://$gateway_addr/greeter/greeter/hello?name=Ada'
       curl -s -X POST -H 'Content-Type: application/json' -d '{"name":"Bo"}' http://$gateway_addr/greeter/greeter/hello
       curl -sN -H 'Accept: text/event-stream' 'http://$gateway_addr/greeter/greeter/stream?name=Cy&count=3'
+      curl -s 'http://$gateway_addr/greeter-grpc/greeter/hello?name=Di'    # a go-micro gRPC server
       curl -s http://$gateway_addr/greeter-http/
       bin/consumer --registry_address $consul_addr --strategy hash --keys 1000 -n 2000
 MSG

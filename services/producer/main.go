@@ -23,6 +23,7 @@ import (
 	"os"
 
 	_ "github.com/go-micro/plugins/v4/registry/consul" // registers "consul" for --registry
+	_ "github.com/go-micro/plugins/v4/server/grpc"     // registers "grpc" for --server
 	"go-micro.dev/v4"
 	"go-micro.dev/v4/server"
 
