@@ -30,6 +30,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/gateway"
+	"github.com/microlb/microlb/internal/consulhealth"
 	"github.com/microlb/microlb/internal/buildinfo"
 	"github.com/microlb/microlb/internal/slogmicro"
 )
@@ -85,7 +86,8 @@ func newRegistry(name, addrs string) (registry.Registry, error) {
 	}
 	switch name {
 	case "", "consul":
-		return consul.NewRegistry(opts...), nil
+		// Consul warnings lower a node's weight (critical nodes are dropped by the registry).
+		return consulhealth.Wrap(consul.NewRegistry(opts...)), nil
 	case "mdns":
 		return registry.NewRegistry(opts...), nil
 	case "memory":

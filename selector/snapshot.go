@@ -60,6 +60,42 @@ type snapshot struct {
 // empty reports whether the snapshot has no node at all.
 func (s *snapshot) empty() bool { return len(s.nodes) == 0 }
 
+// HealthCheckKey is the node metadata key that carries the registry's health
+// check state when the registry reports it (microlb's gateway annotates
+// Consul's checks: see internal/consulhealth). A node whose value is
+// HealthCheckWarning weighs WarningShare of a passing node of the same
+// weight. Critical nodes never reach the selector: go-micro's Consul
+// registry drops them.
+const (
+	HealthCheckKey     = "health_check"
+	HealthCheckWarning = "warning"
+)
+
+// WarningShare is the weight of a node whose health check warns, relative
+// to a passing node of the same weight: 1/4. So that weights stay whole
+// numbers, while any active node warns, every passing node's weight is
+// multiplied by 4 instead (the shares are the same).
+const WarningShare = 4
+
+// degradeWarnings applies WarningShare to entries.
+func degradeWarnings(entries []entry) {
+	warns := false
+	for _, e := range entries {
+		if e.weight > 0 && e.reg.Metadata[HealthCheckKey] == HealthCheckWarning {
+			warns = true
+			break
+		}
+	}
+	if !warns {
+		return
+	}
+	for i := range entries {
+		if entries[i].weight > 0 && entries[i].reg.Metadata[HealthCheckKey] != HealthCheckWarning {
+			entries[i].weight *= WarningShare
+		}
+	}
+}
+
 // parseWeight reads a node's weight metadata. A missing key is 1; "0" is
 // drained; a malformed or negative value is 1 and ok is false; a value above
 // MaxWeight is clamped to it.
@@ -126,6 +162,7 @@ func buildSnapshot(services []*registry.Service, states map[string]*nodeState, w
 			entries = append(entries, entry{reg: n, version: svc.Version, weight: w})
 		}
 	}
+	degradeWarnings(entries)
 	// Active nodes first, each tier sorted by id.
 	slices.SortStableFunc(entries, func(a, b entry) int {
 		if (a.weight == 0) != (b.weight == 0) {

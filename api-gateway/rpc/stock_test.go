@@ -166,22 +166,30 @@ func TestStockNodes(t *testing.T) {
 }
 
 // TestMucpConnectionReuse: sequential calls to a stock mucp node share one
-// kept-alive connection (go-micro's server sees one client address), and
-// none hangs: every request carries its own Micro-Stream.
+// kept-alive connection (go-micro's server sees one client address), which
+// is retired after mucpRequestsPerConn requests, and none hangs or fails:
+// every request carries its own Micro-Stream, and the retiring request
+// closes its connection on the gateway's side too.
 func TestMucpConnectionReuse(t *testing.T) {
 	reg := registry.NewMemoryRegistry()
 	n := startStock(t, reg, "mucp", "a")
 	h := newTestHandler(t, reg)
 	rt := &route.Route{Timeout: 5 * time.Second}
-	for i := range 300 {
+	const calls = 2*mucpRequestsPerConn + 300
+	for i := range calls {
 		if _, _, err := call(h, rt, "x"); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if len(n.remotes) != 1 {
-		t.Errorf("300 sequential calls came from %d connections, want 1: %v", len(n.remotes), n.remotes)
+	if len(n.remotes) != 3 {
+		t.Errorf("%d sequential calls came from %d connections, want 3 (retired every %d): %v", calls, len(n.remotes), mucpRequestsPerConn, n.remotes)
+	}
+	for remote, k := range n.remotes {
+		if k > mucpRequestsPerConn {
+			t.Errorf("connection %s carried %d requests, want at most %d", remote, k, mucpRequestsPerConn)
+		}
 	}
 }
 
