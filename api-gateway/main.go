@@ -30,8 +30,8 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/gateway"
-	"github.com/microlb/microlb/internal/consulhealth"
 	"github.com/microlb/microlb/internal/buildinfo"
+	"github.com/microlb/microlb/internal/consulhealth"
 	"github.com/microlb/microlb/internal/slogmicro"
 )
 
