@@ -50,6 +50,7 @@ func run(o options) int {
 		cancel()
 		<-sig // a second signal: do not wait for graceful stops
 		h.logf("second signal: killing")
+		restorePending() // the timewait stage's sysctl
 		g.KillAll()
 		os.Exit(130)
 	}()

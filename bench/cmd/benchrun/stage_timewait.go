@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/microlb/microlb/bench/internal/report"
@@ -84,8 +85,8 @@ func (h *harness) timeWaitStage(st *report.Stage) error {
 	}
 
 	// From here on the setting is changed: restore it when the stage
-	// returns, and at once when the run is cancelled (SIGINT, SIGTERM),
-	// even if a second signal then ends benchrun without unwinding.
+	// returns, at once when the run is cancelled (SIGINT, SIGTERM), and
+	// before benchrun exits on a second signal without unwinding.
 	restore := sync.OnceFunc(func() {
 		if err := writeSysctl(twReusePath, old); err != nil {
 			h.logf("RESTORING net.ipv4.tcp_tw_reuse=%s FAILED: %v", old, err)
@@ -93,6 +94,8 @@ func (h *harness) timeWaitStage(st *report.Stage) error {
 		}
 		h.logf("net.ipv4.tcp_tw_reuse restored to %s", old)
 	})
+	pendingRestore.Store(&restore)
+	defer pendingRestore.Store(nil)
 	defer restore()
 	defer context.AfterFunc(h.ctx, restore)()
 	if err := writeSysctl(twReusePath, "0"); err != nil {
@@ -145,6 +148,18 @@ func (h *harness) timeWaitStage(st *report.Stage) error {
 	h.logf("%d requests, %d errors (%d non-2xx, %d socket), max %d TIME_WAIT on port %d",
 		tw.Requests, tw.Errors(), tw.Non2xx, tw.SocketErrors, tw.MaxTimeWait, port)
 	return nil
+}
+
+// pendingRestore holds the timewait stage's restore of
+// net.ipv4.tcp_tw_reuse while the setting is changed.
+var pendingRestore atomic.Pointer[func()]
+
+// restorePending restores a changed net.ipv4.tcp_tw_reuse, if any, and
+// returns when it is done. main's signal handler calls it before exiting.
+func restorePending() {
+	if f := pendingRestore.Load(); f != nil {
+		(*f)()
+	}
 }
 
 // writeSysctl writes value to the /proc/sys file path.
