@@ -40,7 +40,7 @@ func (h *harness) stockStage(st *report.Stage) error {
 		return err
 	}
 	for _, svc := range []struct{ kind, name string }{{"mucp", stockService}, {"grpc", grpcService}} {
-		if _, err := h.startStockNodes(svc.kind, svc.name, 3, agent.Addr); err != nil {
+		if _, _, err := h.startStockNodes(svc.kind, svc.name, 3, agent.Addr); err != nil {
 			return err
 		}
 	}
@@ -98,27 +98,27 @@ func (h *harness) stockStage(st *report.Stage) error {
 
 // startStockNodes starts n stocknode processes serving service name with
 // go-micro's server kind ("mucp" or "grpc"), registered in Consul, and waits
-// until each listens. It returns their addresses.
-func (h *harness) startStockNodes(kind, name string, n int, registry string) ([]string, error) {
+// until each listens. It returns their processes and addresses.
+func (h *harness) startStockNodes(kind, name string, n int, registry string) ([]*proc.Proc, []string, error) {
 	addrs, err := proc.FreeAddrs(n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var ps []*proc.Proc
 	for _, a := range addrs {
 		p, err := h.g.Start(proc.Spec{Name: "stocknode-" + kind, Bin: h.bins[binStockNode], Env: []string{h.o.gomaxprocs()},
 			Args: []string{"--server", kind, "--name", name, "--address", a, "--registry_address", registry}})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ps = append(ps, p)
 	}
 	for i, p := range ps {
 		if err := h.waitReady(p, kind+" stock node on "+addrs[i], proc.DialCheck(addrs[i])); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return addrs, nil
+	return ps, addrs, nil
 }
 
 // postHelloURL POSTs rpcBody to url and decodes a 2xx answer.

@@ -61,6 +61,12 @@ type TimeWait struct {
 	// MaxTimeWait is the largest number of TIME_WAIT sockets with the
 	// node's port at either end, sampled every second (Samples times).
 	MaxTimeWait, Samples int
+	// NodeRSSBefore and NodeRSSAfter are the node's resident memory in
+	// bytes just before and after the load: go-micro v4.11.0's server
+	// keeps per-request state for as long as a connection stays open
+	// when the request carries a Timeout header (a defer inside
+	// ServeConn's loop), which connection reuse makes visible.
+	NodeRSSBefore, NodeRSSAfter int64
 }
 
 // Errors is every failed request.
@@ -121,7 +127,8 @@ func writeTimeWait(b *strings.Builder, t *TimeWait) {
 		t.Duration, t.Threads, t.Conns, t.Node, t.TwReuse)
 	fmt.Fprintf(b, "| requests | %d (%s req/s, p99 %s) |\n", t.Requests, num(t.RPS), dur(t.P99))
 	fmt.Fprintf(b, "| errors | %d (%d non-2xx, %d socket errors) |\n", t.Errors(), t.Non2xx, t.SocketErrors)
-	fmt.Fprintf(b, "| TIME_WAIT with the node's port, max of %d samples | %d |\n\n", t.Samples, t.MaxTimeWait)
+	fmt.Fprintf(b, "| TIME_WAIT with the node's port, max of %d samples | %d |\n", t.Samples, t.MaxTimeWait)
+	fmt.Fprintf(b, "| the node's resident memory | %s before the load → %s after |\n\n", mib(t.NodeRSSBefore), mib(t.NodeRSSAfter))
 	b.WriteString("With `tcp_tw_reuse=0` Linux cannot reuse a port in TIME_WAIT for a new connection, as on a real network, so a gateway that dialled once per call would run out of ports; " +
 		"TIME_WAIT is counted every second from `/proc/net/tcp{,6}` (state 06) at either end of a connection to the node. Target: 0 errors and fewer than 1,000 TIME_WAIT over 120 s.\n\n")
 }
@@ -133,6 +140,9 @@ func cpuPerRequest(d time.Duration) string {
 	}
 	return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
 }
+
+// mib formats a byte count in MiB.
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 // codeList formats items as `a`, `b`.
 func codeList(items []string) string {
