@@ -12,21 +12,22 @@ import (
 // abTarget is one thing to load in an A/B comparison.
 type abTarget struct {
 	name string
-	url  string // empty when skipped
-	skip string // why it is skipped
+	url  string    // empty when skipped
+	skip string    // why it is skipped
+	cpu  *cpuMeter // optional: the serving process's CPU over the measured runs
 }
 
 // abCompare warms up every available target, then runs the A/B pair
 // schedule against base and returns one report.Target per target, in
 // order. script is an optional wrk Lua script (POST bodies).
 func (h *harness) abCompare(base string, ts []abTarget, script string) ([]report.Target, error) {
-	urls := map[string]string{}
+	urls, meters := map[string]string{}, map[string]*cpuMeter{}
 	var others []string
 	for _, t := range ts {
 		if t.url == "" {
 			continue
 		}
-		urls[t.name] = t.url
+		urls[t.name], meters[t.name] = t.url, t.cpu
 		if t.name != base {
 			others = append(others, t.name)
 		}
@@ -48,7 +49,9 @@ func (h *harness) abCompare(base string, ts []abTarget, script string) ([]report
 		}
 	}
 	measure := func(name string) (pairs.Sample, error) {
+		done := meters[name].start()
 		r, err := wrk.Run(h.ctx, h.g, h.o.wrk, "run", load(urls[name], h.o.duration))
+		done(r.Requests)
 		if err != nil {
 			return pairs.Sample{}, fmt.Errorf("%s: %w", name, err)
 		}

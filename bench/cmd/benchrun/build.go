@@ -17,6 +17,7 @@ const (
 	binGoMicroAPI = "gomicroapi"
 	binGateway    = "api-gateway"
 	binProducer   = "producer"
+	binStockNode  = "stocknode"
 )
 
 // buildAll builds the harness's own binaries (required) and the project's
@@ -30,11 +31,12 @@ func (h *harness) buildAll() error {
 	h.bins, h.missing = map[string]string{}, map[string]string{}
 	t0 := time.Now()
 	h.logf("building the harness binaries into %s", dir)
-	if err := h.goBuild(dir+"/", "./bench/backend", "./bench/gomicroapi"); err != nil {
+	if err := h.goBuild(dir+"/", "./bench/backend", "./bench/gomicroapi", "./bench/stocknode"); err != nil {
 		return fmt.Errorf("building the harness: %w", err)
 	}
 	h.bins[binBackend] = filepath.Join(dir, binBackend)
 	h.bins[binGoMicroAPI] = filepath.Join(dir, binGoMicroAPI)
+	h.bins[binStockNode] = filepath.Join(dir, binStockNode)
 	for name, pkg := range map[string]string{binGateway: "./api-gateway", binProducer: "./services/producer"} {
 		out := filepath.Join(dir, name)
 		if err := h.goBuild(out, pkg); err != nil {

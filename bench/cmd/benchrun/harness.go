@@ -42,6 +42,8 @@ var stages = []stageDef{
 	{3, "rpc", (*harness).rpcStage},
 	{4, "failover", (*harness).failoverStage},
 	{5, "propagation", (*harness).propagationStage},
+	{6, "stock", (*harness).stockStage},
+	{7, "timewait", (*harness).timeWaitStage},
 }
 
 // errSkip marks a stage whose inputs do not exist.

@@ -6,7 +6,9 @@
 // that script.
 //
 // Stages: 1 selector micro-benchmarks, 2 HTTP proxy route, 3 HTTP → RPC
-// route, 4 failover under load, 5 registry propagation. A stage whose inputs
+// route, 4 failover under load, 5 registry propagation, 6 HTTP → RPC to
+// stock go-micro services (mucp and gRPC), 7 no port exhaustion with
+// net.ipv4.tcp_tw_reuse=0 (skipped unless that can be set). A stage whose inputs
 // do not exist yet (the gateway or producer do not build) is reported as
 // skipped; a stage whose inputs exist but that produces no numbers is
 // failed, and makes benchrun exit 1.
@@ -48,6 +50,7 @@ func run(o options) int {
 		cancel()
 		<-sig // a second signal: do not wait for graceful stops
 		h.logf("second signal: killing")
+		restorePending() // the timewait stage's sysctl
 		g.KillAll()
 		os.Exit(130)
 	}()

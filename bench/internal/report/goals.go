@@ -22,6 +22,7 @@ func Goals(r *Results) []Goal {
 	g = append(g, rpcGoal(r.RPC))
 	g = append(g, failoverGoal(r.Failover))
 	g = append(g, propagationGoal(r.Propagation))
+	g = append(g, frontDoorGoals(r)...)
 	return g
 }
 

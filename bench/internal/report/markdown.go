@@ -108,6 +108,8 @@ func writeStages(b *strings.Builder, r *Results) {
 			writeFailover(b, r.Failover)
 		case "propagation":
 			writePropagation(b, r.Propagation)
+		case "stock", timeWaitStageName:
+			writeFrontDoor(b, r, st.Name)
 		}
 	}
 }
@@ -119,6 +121,8 @@ func stageTitle(name string) string {
 		"rpc":         "HTTP → RPC route, round robin over 3 producers",
 		"failover":    "Failover under load",
 		"propagation": "Registry propagation (Consul deregistration → last pick)",
+		"stock":       "HTTP → RPC to stock go-micro v4.11.0 services (mucp and gRPC)",
+		"timewait":    "No port exhaustion: tcp_tw_reuse=0, maximum load to one stock node",
 	}[name]
 }
 

@@ -35,6 +35,8 @@ type Results struct {
 	RPC         []Target            `json:",omitempty"`
 	Failover    *Failover           `json:",omitempty"`
 	Propagation []Propagation       `json:",omitempty"`
+	Stock       *Stock              `json:",omitempty"`
+	TimeWait    *TimeWait           `json:",omitempty"`
 }
 
 // Machine describes where the run happened.
@@ -58,7 +60,7 @@ type Settings struct {
 
 // Stage is one stage's outcome.
 type Stage struct {
-	// ID is 1..5; Name is short ("selector", "proxy", ...).
+	// ID is 1..7; Name is short ("selector", "proxy", ...).
 	ID   int
 	Name string
 	// Status is StatusOK, StatusSkipped or StatusFailed; Reason explains
