@@ -135,11 +135,14 @@ func (m *mucpTransport) call(ctx context.Context, addr string, c *unaryCall, dea
 		req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
 	}
 	h := req.Header
+	// go-micro's server echoes every request header in its answer, one
+	// write system call per line (transport/http_socket.go, sendHTTP1 over
+	// the bare connection), so the request carries only what the server
+	// reads: the codec, the mucp headers, the deadline and the metadata.
 	for k, v := range c.md {
 		h[k] = []string{v}
 	}
 	h["Content-Type"] = []string{"application/json"}
-	h["Accept"] = []string{"application/json"}
 	h["User-Agent"] = []string{""} // net/http sends none
 	h[headers.Request] = []string{c.service}
 	h[headers.Endpoint] = []string{c.endpoint}
