@@ -28,9 +28,8 @@ var errAttemptLost = errors.New("another attempt answered first")
 // up to rt.Hedge.Max hedges for an idempotent request on a hedging route.
 // Every retry and hedge takes a share of the route's retry budget; when the
 // budget is spent the request ends with its last error. It returns the first
-// answer and the node that gave it, or the last error. The node is told its
-// deadline (the attempt's, at most the route's), and each attempt's outcome
-// is reported to the selector (see mark).
+// answer and the node that gave it, or the last error. Each attempt's outcome is
+// reported to the selector (see mark).
 func (h *Handler) unary(ctx context.Context, rt *route.Route, c *unaryCall, idempotent bool, sopts []gselector.SelectOption) ([]byte, *registry.Node, error) {
 	next, err := h.sel.Select(c.service, sopts...)
 	if err != nil {
@@ -185,17 +184,10 @@ func (h *Handler) attempt(ctx, actx context.Context, rt *route.Route, node *regi
 	if info := middleware.InfoFrom(ctx); info != nil {
 		info.SetNode(node.Id)
 	}
-	deadline := rt.Timeout
 	if rt.PerTryTimeout > 0 {
 		var cancel context.CancelFunc
 		actx, cancel = context.WithTimeout(actx, rt.PerTryTimeout)
 		defer cancel()
-		deadline = rt.PerTryTimeout
-	}
-	if d, ok := actx.Deadline(); ok {
-		if left := time.Until(d); deadline <= 0 || left < deadline {
-			deadline = max(left, time.Millisecond)
-		}
 	}
 	done := h.sel.Track(c.service, node)
 	start := time.Now()
@@ -206,7 +198,7 @@ func (h *Handler) attempt(ctx, actx context.Context, rt *route.Route, node *regi
 	if isGRPC(node) {
 		data, err = h.grpc.call(actx, node, c)
 	} else {
-		data, err = h.mucp.call(actx, node.Address, c, deadline)
+		data, err = h.mucp.call(actx, node.Address, c)
 	}
 	done()
 	if rt.Hedge != nil && rt.Hedge.Delay == 0 && err == nil {
