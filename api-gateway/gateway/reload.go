@@ -24,8 +24,8 @@ type reloadState struct {
 
 	mu     sync.Mutex // serializes reloads; guards what follows
 	load   func() (*config.Config, error)
-	cfg    *config.Config // the configuration in use
-	failed string         // the last load error logged by the watcher
+	cfg    *config.Config  // the configuration in use
+	failed string          // the last load error logged by the watcher
 	now    <-chan struct{} // ReloadOn's channel
 	errors prometheus.Counter
 }
