@@ -1,6 +1,6 @@
 // Command api-gateway is microlb's HTTP front door to go-micro services.
 //
-//	api-gateway [--config gateway.yaml] [--address :8080] [--admin_address 127.0.0.1:8081]
+//	api-gateway [--config gateway.yaml|consul://<key>] [--address :8080] [--admin_address 127.0.0.1:8081]
 //	            [--registry consul] [--registry_address 127.0.0.1:8500]
 //
 // --version prints the version, the commit and the go-micro version.
@@ -8,7 +8,9 @@
 // carries only the access log.
 //
 // Every flag has a MICRO_* variable (MICRO_ADDRESS, MICRO_REGISTRY_ADDRESS,
-// ...); flags override variables, which override the YAML file. With no
+// ...); flags override variables, which override the YAML file (or the
+// Consul KV key of --config consul://<key>, read from the registry address
+// with the ACL token of CONSUL_HTTP_TOKEN and watched). With no
 // configuration every registry service is reachable at /{service}/{method}.
 // See docs/gateway.md.
 package main
@@ -47,11 +49,16 @@ func run(args []string) error {
 		fmt.Println(buildinfo.Read().Line("api-gateway"))
 		return nil
 	}
-	cfg, err := config.Load(args, os.Getenv)
+	loader, err := config.NewLoader(args, os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		config.Usage(os.Stdout)
 		return nil
 	}
+	if err != nil {
+		return err
+	}
+	defer loader.Close()
+	cfg, err := loader.Load()
 	if err != nil {
 		return err
 	}
@@ -69,8 +76,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	// SIGHUP, or a change of what the configuration loads to, reloads it.
-	g.ReloadFrom(func() (*config.Config, error) { return config.Load(args, os.Getenv) })
+	// SIGHUP, or a change of what the configuration loads to, reloads it;
+	// a change of a consul:// key reloads at once.
+	g.ReloadFrom(loader.Load)
+	g.ReloadOn(loader.Changed())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	gateway.TuneGC()

@@ -24,8 +24,9 @@ type reloadState struct {
 
 	mu     sync.Mutex // serializes reloads; guards what follows
 	load   func() (*config.Config, error)
-	cfg    *config.Config // the configuration in use
-	failed string         // the last load error logged by the watcher
+	cfg    *config.Config  // the configuration in use
+	failed string          // the last load error logged by the watcher
+	now    <-chan struct{} // ReloadOn's channel
 	errors prometheus.Counter
 }
 
@@ -63,6 +64,15 @@ func (g *Gateway) ReloadFrom(load func() (*config.Config, error)) {
 		})
 		g.metrics.Registry().MustRegister(g.rl.errors)
 	}
+}
+
+// ReloadOn makes every value received on changed (config.Loader.Changed
+// for a Consul key) reload the configuration at once, as the 2 s check
+// would on a change, while Serve runs. Call it before Serve.
+func (g *Gateway) ReloadOn(changed <-chan struct{}) {
+	g.rl.mu.Lock()
+	defer g.rl.mu.Unlock()
+	g.rl.now = changed
 }
 
 // Reload loads the configuration again now and swaps it in when it is
@@ -161,8 +171,11 @@ func restartKeys(old, cur *config.Config) []string {
 }
 
 // watchConfig reloads whenever what the loader returns changes, checking
-// every interval, until ctx ends.
+// every interval and on each value from ReloadOn's channel, until ctx ends.
 func (g *Gateway) watchConfig(ctx context.Context, interval time.Duration) {
+	g.rl.mu.Lock()
+	now := g.rl.now
+	g.rl.mu.Unlock()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -170,6 +183,8 @@ func (g *Gateway) watchConfig(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			_ = g.reload("config change", true)
+		case <-now:
 			_ = g.reload("config change", true)
 		}
 	}
