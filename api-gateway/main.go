@@ -26,6 +26,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/gateway"
+	"github.com/microlb/microlb/api-gateway/tracing"
 )
 
 func main() {
@@ -49,6 +50,11 @@ func run(args []string) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	access := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
 
+	shutdownTracing, err := tracing.Setup(context.Background(), cfg.Tracing, "microlb-gateway", os.Stdout)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(context.Background()) // flushes the spans of the last requests
 	reg, err := newRegistry(cfg.Registry, cfg.RegistryAddress)
 	if err != nil {
 		return err
