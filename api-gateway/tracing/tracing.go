@@ -230,3 +230,30 @@ func EndRequest(span trace.Span, resp *http.Response, err error) {
 	}
 	End(span, err)
 }
+
+// FromEnv sets up tracing for a sample service (the producer, the
+// consumer) when the standard OTEL_TRACES_EXPORTER variable asks for it:
+// none, stdout (or console) or otlp; unset, or any other value, leaves
+// tracing off and returns a nil provider. The otlp exporter is OTLP/HTTP and
+// reads its endpoint from the standard OTEL_EXPORTER_OTLP_ENDPOINT (default
+// https://localhost:4318). Every new trace is sampled; a caller's decision
+// is followed. The provider and the W3C propagator become otel's global ones,
+// which go-micro's OpenTelemetry wrappers use. Spans are exported in batches
+// (every 5 s); flush exports the rest.
+func FromEnv(getenv func(string) string, service string, out io.Writer) (tp trace.TracerProvider, flush func(context.Context) error, err error) {
+	exporter := getenv("OTEL_TRACES_EXPORTER")
+	switch exporter {
+	case config.TraceNone, config.TraceStdout, config.TraceOTLP:
+	case "console":
+		exporter = config.TraceStdout
+	default:
+		return nil, func(context.Context) error { return nil }, nil
+	}
+	p, err := NewProvider(context.Background(), exporter, "", 1, service, out)
+	if err != nil {
+		return nil, nil, err
+	}
+	otel.SetTracerProvider(p)
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	return p, p.ForceFlush, nil
+}
