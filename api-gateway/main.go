@@ -32,6 +32,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/gateway"
+	"github.com/microlb/microlb/api-gateway/tracing"
 	"github.com/microlb/microlb/internal/buildinfo"
 	"github.com/microlb/microlb/internal/consulhealth"
 	"github.com/microlb/microlb/internal/slogmicro"
@@ -68,6 +69,11 @@ func run(args []string) error {
 	access := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
 	slogmicro.SetDefault(log) // go-micro's and the selector's logs, off stdout
 
+	shutdownTracing, err := tracing.Setup(context.Background(), cfg.Tracing, "microlb-gateway", os.Stdout)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(context.Background()) // flushes the spans of the last requests
 	reg, err := newRegistry(cfg.Registry, cfg.RegistryAddress)
 	if err != nil {
 		return err

@@ -95,6 +95,8 @@ type Config struct {
 	// Routes are matched by longest path prefix; the dynamic RPC route is
 	// the fallback at "/".
 	Routes []Route `yaml:"routes"`
+	// Tracing turns on OpenTelemetry tracing; nil: off (see tracing.go).
+	Tracing *Tracing `yaml:"tracing"`
 }
 
 // Server holds the listeners' hygiene settings.

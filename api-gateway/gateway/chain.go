@@ -6,6 +6,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/middleware"
 	"github.com/microlb/microlb/api-gateway/route"
+	"github.com/microlb/microlb/api-gateway/tracing"
 )
 
 // Layer is one named layer of the onion.
@@ -19,6 +20,8 @@ type Layer struct {
 // them so that the first wraps all the others:
 //
 //	request_id  accept or generate X-Request-Id, echo it; create the shared Info
+//	tracing     the request's server span, when tracing is configured (joins a
+//	            client's traceparent); attempts below make client spans
 //	access_log  one slog JSON line per request, after everything inside ran
 //	metrics     Prometheus counters and histograms, also after everything inside
 //	recover     a panic below becomes a 500 that the log and metrics above see
@@ -34,7 +37,7 @@ type Layer struct {
 //	timeout     the route's deadlines; 504 when the upstream does not answer in time
 //	(dispatch)  RPC or reverse proxy
 var Order = []string{
-	"request_id", "access_log", "metrics", "recover", "route",
+	"request_id", "tracing", "access_log", "metrics", "recover", "route",
 	"cors", "body_limit", "auth", "rate_limit", "timeout",
 }
 
@@ -51,6 +54,7 @@ func Chain(h http.Handler, layers ...Layer) http.Handler {
 func (g *Gateway) Layers() []Layer {
 	byName := map[string]func(http.Handler) http.Handler{
 		"request_id": middleware.RequestID(g.trusted, g.cfg.Server.WriteTimeout),
+		"tracing":    tracing.Layer(),
 		"access_log": middleware.AccessLog(g.accessLog),
 		"metrics":    middleware.Metrics(g.metrics),
 		"recover":    middleware.Recover(g.log),

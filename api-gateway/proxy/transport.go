@@ -17,6 +17,7 @@ import (
 	"go-micro.dev/v4/registry"
 
 	"github.com/microlb/microlb/api-gateway/middleware"
+	"github.com/microlb/microlb/api-gateway/tracing"
 	"github.com/microlb/microlb/selector"
 )
 
@@ -82,8 +83,10 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			a.info.SetNode(a.node.Id)
 		}
 		done := t.sel.Track(a.service, a.node)
-		areq, stop := perTry(req, a.route.PerTryTimeout)
+		treq, span := tracing.StartRequest(req, a.service, a.node.Id, n+1, string(a.route.Strategy))
+		areq, stop := perTry(treq, a.route.PerTryTimeout)
 		resp, err := t.baseFor(a.node).RoundTrip(areq)
+		tracing.EndRequest(span, resp, err)
 		if err == nil && stop() {
 			t.sel.Mark(a.service, a.node, statusError(resp.StatusCode))
 			resp.Body = trackBody(resp.Body, done)

@@ -8,9 +8,11 @@ import (
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/registry"
 	gselector "go-micro.dev/v4/selector"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/microlb/microlb/api-gateway/middleware"
 	"github.com/microlb/microlb/api-gateway/route"
+	"github.com/microlb/microlb/api-gateway/tracing"
 	"github.com/microlb/microlb/selector"
 )
 
@@ -58,7 +60,7 @@ func (h *Handler) unary(ctx context.Context, rt *route.Route, c *unaryCall, idem
 				return nil, nil, last
 			}
 		}
-		data, err := h.attempt(ctx, ctx, rt, node, c)
+		data, err := h.attempt(ctx, ctx, rt, node, c, i+1)
 		done()
 		if err == nil {
 			return data, node, nil
@@ -103,6 +105,7 @@ func (h *Handler) hedged(ctx context.Context, rt *route.Route, c *unaryCall, nex
 		}
 	}()
 	var last error
+	attempts := 0
 	launch := func(done func()) bool {
 		node, err := next()
 		if err != nil {
@@ -114,8 +117,10 @@ func (h *Handler) hedged(ctx context.Context, rt *route.Route, c *unaryCall, nex
 		}
 		actx, cancel := context.WithCancelCause(ctx)
 		cancels = append(cancels, cancel)
+		attempts++
+		n := attempts
 		go func() {
-			data, err := h.attempt(ctx, actx, rt, node, c)
+			data, err := h.attempt(ctx, actx, rt, node, c, n)
 			done()
 			results <- outcome{data, node, err}
 		}()
@@ -179,10 +184,19 @@ func (h *Handler) latencies(rt *route.Route) *latencies {
 }
 
 // attempt sends c to node once, within actx (ctx, or an attempt context
-// below it that a hedged request cancels when another attempt won).
-func (h *Handler) attempt(ctx, actx context.Context, rt *route.Route, node *registry.Node, c *unaryCall) ([]byte, error) {
+// below it that a hedged request cancels when another attempt won); n is
+// the attempt's number, from 1. With tracing on, the attempt is a client
+// span and the node gets it as the parent in the metadata's Traceparent.
+func (h *Handler) attempt(ctx, actx context.Context, rt *route.Route, node *registry.Node, c *unaryCall, n int) (data []byte, err error) {
 	if info := middleware.InfoFrom(ctx); info != nil {
 		info.SetNode(node.Id)
+	}
+	if tracing.Enabled() {
+		var span trace.Span
+		actx, span = tracing.StartAttempt(actx, c.service+"/"+c.endpoint, c.service, node.Id, n, string(rt.Strategy))
+		defer func() { tracing.End(span, err) }()
+		tc := *c
+		tc.md, c = tracing.Metadata(actx, c.md), &tc
 	}
 	if rt.PerTryTimeout > 0 {
 		var cancel context.CancelFunc
@@ -191,10 +205,6 @@ func (h *Handler) attempt(ctx, actx context.Context, rt *route.Route, node *regi
 	}
 	done := h.sel.Track(c.service, node)
 	start := time.Now()
-	var (
-		data []byte
-		err  error
-	)
 	if isGRPC(node) {
 		data, err = h.grpc.call(actx, node, c)
 	} else {

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"os"
 	"strings"
 
+	otelwrap "github.com/go-micro/plugins/v4/wrapper/trace/opentelemetry"
 	"go-micro.dev/v4/client"
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/registry"
 
+	"github.com/microlb/microlb/api-gateway/tracing"
 	"github.com/microlb/microlb/selector"
 )
 
@@ -22,6 +25,10 @@ func newClient(cfg *config, sel *selector.Selector, extra ...client.Option) clie
 		client.Retry(retryOnTransport),
 		client.RequestTimeout(cfg.timeout),
 		client.WrapCall(selector.LoadReporter(sel)),
+	}
+	// OTEL_TRACES_EXPORTER turns tracing on: each call starts a trace the producer joins.
+	if tp, _, _ := tracing.FromEnv(os.Getenv, "consumer", os.Stderr); tp != nil {
+		opts = append(opts, client.Wrap(otelwrap.NewClientWrapper(otelwrap.WithTraceProvider(tp))))
 	}
 	return client.NewClient(append(opts, extra...)...)
 }

@@ -9,18 +9,21 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	grpcs "github.com/go-micro/plugins/v4/server/grpc"
+	otelwrap "github.com/go-micro/plugins/v4/wrapper/trace/opentelemetry"
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/server"
 	"go-micro.dev/v4/transport"
 
+	"github.com/microlb/microlb/api-gateway/tracing"
 	pb "github.com/microlb/microlb/proto/greeter"
 	"github.com/microlb/microlb/selector/mucpfix"
 )
@@ -91,6 +94,12 @@ func newProducer(cfg *config, srv server.Server, reg registry.Registry, logger *
 		server.Metadata(md),
 		server.RegisterCheck(p.registerCheck),
 		server.WrapHandler(p.track),
+	}
+	// OTEL_TRACES_EXPORTER turns tracing on: each call joins its caller's trace.
+	if tp, _, err := tracing.FromEnv(os.Getenv, opts.Name, os.Stdout); err != nil {
+		return nil, err
+	} else if tp != nil {
+		srvOpts = append(srvOpts, server.WrapHandler(otelwrap.NewHandlerWrapper(otelwrap.WithTraceProvider(tp))))
 	}
 	if srv.String() == "grpc" { // --server grpc: go-micro's gRPC server plugin
 		srvOpts = append(srvOpts, grpcs.Listener(p.rpcLn))
