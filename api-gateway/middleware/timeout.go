@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
+	"github.com/microlb/microlb/api-gateway/upstream"
 )
 
 // ErrTimeout is the cancellation cause when a route's timeout passes before
@@ -50,7 +51,7 @@ func Timeout() func(http.Handler) http.Handler {
 				clear(h) // drop what the handler set for its own, unsent answer
 				maps.Copy(h, outer)
 				info.Writer.writeClaimed(func(w http.ResponseWriter) {
-					apierr.Write(w, http.StatusGatewayTimeout, "upstream did not answer within "+rt.Timeout.String())
+					apierr.WriteError(w, upstream.Timeout(info.Service, rt.Timeout))
 				})
 				return
 			}
