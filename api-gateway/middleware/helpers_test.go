@@ -6,300 +6,194 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/internal/testutil"
 )
 
+// request returns a GET with the header pairs set.
+func request(hdr ...string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Add(hdr[i], hdr[i+1])
+	}
+	return r
+}
+
 func TestAPIKeyFrom(t *testing.T) {
-	tests := []struct {
-		name   string
-		header []string
-		want   string
-	}{
-		{"none", nil, ""},
-		{"header", []string{"X-Api-Key", "k1"}, "k1"},
-		{"authorization ApiKey", []string{"Authorization", "ApiKey  k2 "}, "k2"},
-		{"authorization apikey, any case", []string{"Authorization", "apikey k3"}, "k3"},
-		{"header wins", []string{"X-Api-Key", "k1", "Authorization", "ApiKey k2"}, "k1"},
-		{"bearer is not a key", []string{"Authorization", "Bearer t"}, ""},
-		{"scheme without credentials", []string{"Authorization", "ApiKey"}, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodGet, "/", nil)
-			for i := 0; i+1 < len(tt.header); i += 2 {
-				r.Header.Set(tt.header[i], tt.header[i+1])
-			}
-			if got := APIKeyFrom(r, "X-API-Key"); got != tt.want {
-				t.Fatalf("APIKeyFrom = %q, want %q", got, tt.want)
-			}
-		})
-	}
+	f := func(hdr []string) string { return APIKeyFrom(request(hdr...), "X-API-Key") }
+	testutil.Table(t, "APIKeyFrom", f,
+		testutil.Row("none", []string(nil), ""),
+		testutil.Row("header", []string{"X-Api-Key", "k1"}, "k1"),
+		testutil.Row("authorization ApiKey", []string{"Authorization", "ApiKey  k2 "}, "k2"),
+		testutil.Row("authorization apikey, any case", []string{"Authorization", "apikey k3"}, "k3"),
+		testutil.Row("header wins", []string{"X-Api-Key", "k1", "Authorization", "ApiKey k2"}, "k1"),
+		testutil.Row("bearer is not a key", []string{"Authorization", "Bearer t"}, ""),
+		testutil.Row("scheme without credentials", []string{"Authorization", "ApiKey"}, ""))
 }
 
 func TestBearer(t *testing.T) {
-	tests := []struct{ auth, want string }{
-		{"", ""},
-		{"Bearer abc", "abc"},
-		{"bearer  abc ", "abc"},
-		{"ApiKey abc", ""},
-		{"Bearer", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.auth, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodGet, "/", nil)
-			r.Header.Set("Authorization", tt.auth)
-			if got := bearer(r); got != tt.want {
-				t.Fatalf("bearer(%q) = %q, want %q", tt.auth, got, tt.want)
-			}
-		})
-	}
+	f := func(auth string) string { return bearer(request("Authorization", auth)) }
+	testutil.Table(t, "bearer", f,
+		testutil.Row("none", "", ""),
+		testutil.Row("token", "Bearer abc", "abc"),
+		testutil.Row("any case, spaces", "bearer  abc ", "abc"),
+		testutil.Row("api key", "ApiKey abc", ""),
+		testutil.Row("no token", "Bearer", ""))
 }
 
 func TestJWTReason(t *testing.T) {
-	tests := []struct {
-		err  error
-		want string
-	}{
-		{jwt.ErrTokenMalformed, "malformed"},
-		{jwt.ErrTokenRequiredClaimMissing, "a required claim (exp) is missing"},
-		{fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, jwt.ErrTokenExpired), "expired"},
-		{jwt.ErrTokenNotValidYet, "not valid yet"},
-		{jwt.ErrTokenUsedBeforeIssued, "not valid yet"},
-		{jwt.ErrTokenInvalidIssuer, "wrong issuer"},
-		{jwt.ErrTokenInvalidAudience, "wrong audience"},
-		{fmt.Errorf("%w: signing method HS512 is invalid", jwt.ErrTokenSignatureInvalid), "signing method not accepted"},
-		{jwt.ErrTokenSignatureInvalid, "bad signature"},
-		{jwt.ErrTokenUnverifiable, "signing method not accepted"},
-		{errors.New("other"), "rejected"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.err.Error(), func(t *testing.T) {
-			if got := jwtReason(tt.err); got != tt.want {
-				t.Fatalf("jwtReason(%v) = %q, want %q", tt.err, got, tt.want)
-			}
-		})
-	}
+	testutil.Table(t, "jwtReason", jwtReason,
+		testutil.Row("malformed", jwt.ErrTokenMalformed, "malformed"),
+		testutil.Row("claim missing", jwt.ErrTokenRequiredClaimMissing, "a required claim (exp) is missing"),
+		testutil.Row("expired", fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, jwt.ErrTokenExpired), "expired"),
+		testutil.Row("not yet", jwt.ErrTokenNotValidYet, "not valid yet"),
+		testutil.Row("used before issued", jwt.ErrTokenUsedBeforeIssued, "not valid yet"),
+		testutil.Row("issuer", jwt.ErrTokenInvalidIssuer, "wrong issuer"),
+		testutil.Row("audience", jwt.ErrTokenInvalidAudience, "wrong audience"),
+		testutil.Row("signing method", fmt.Errorf("%w: signing method HS512 is invalid", jwt.ErrTokenSignatureInvalid), "signing method not accepted"),
+		testutil.Row("signature", jwt.ErrTokenSignatureInvalid, "bad signature"),
+		testutil.Row("unverifiable", jwt.ErrTokenUnverifiable, "signing method not accepted"),
+		testutil.Row("other", errors.New("other"), "rejected"))
 }
 
 func TestScopesOf(t *testing.T) {
-	tests := []struct {
-		name string
-		c    jwt.MapClaims
-		want []string
-	}{
-		{"none", jwt.MapClaims{}, nil},
-		{"scope string", jwt.MapClaims{"scope": "read  write"}, []string{"read", "write"}},
-		{"scp list", jwt.MapClaims{"scp": []any{"a", 5, "b"}}, []string{"a", "b"}},
-		{"scopes string", jwt.MapClaims{"scopes": "x y"}, []string{"x", "y"}},
-		{"all three, in order", jwt.MapClaims{"scope": "a", "scopes": []any{"b"}, "scp": "c"}, []string{"a", "b", "c"}},
-		{"scope not a string", jwt.MapClaims{"scope": []any{"a"}}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := scopesOf(tt.c); !slices.Equal(got, tt.want) {
-				t.Fatalf("scopesOf = %q, want %q", got, tt.want)
-			}
-		})
-	}
+	testutil.Table(t, "scopesOf", scopesOf,
+		testutil.Row("none", jwt.MapClaims{}, []string(nil)),
+		testutil.Row("scope string", jwt.MapClaims{"scope": "read  write"}, []string{"read", "write"}),
+		testutil.Row("scp list", jwt.MapClaims{"scp": []any{"a", 5, "b"}}, []string{"a", "b"}),
+		testutil.Row("scopes string", jwt.MapClaims{"scopes": "x y"}, []string{"x", "y"}),
+		testutil.Row("all three, in order", jwt.MapClaims{"scope": "a", "scopes": []any{"b"}, "scp": "c"}, []string{"a", "b", "c"}),
+		testutil.Row("scope not a string", jwt.MapClaims{"scope": []any{"a"}}, []string(nil)))
 }
 
 func TestIsPreflight(t *testing.T) {
-	tests := []struct {
-		name, method, origin, reqMethod string
-		want                            bool
-	}{
-		{"preflight", "OPTIONS", "https://a.example", "POST", true},
-		{"no origin", "OPTIONS", "", "POST", false},
-		{"no request method", "OPTIONS", "https://a.example", "", false},
-		{"not OPTIONS", "POST", "https://a.example", "POST", false},
+	f := func(in [3]string) bool {
+		r := request("Origin", in[1], "Access-Control-Request-Method", in[2])
+		r.Method = in[0]
+		return isPreflight(r)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(tt.method, "/", nil)
-			if tt.origin != "" {
-				r.Header.Set("Origin", tt.origin)
-			}
-			if tt.reqMethod != "" {
-				r.Header.Set("Access-Control-Request-Method", tt.reqMethod)
-			}
-			if got := isPreflight(r); got != tt.want {
-				t.Fatalf("isPreflight = %v, want %v", got, tt.want)
-			}
-		})
-	}
+	testutil.Table(t, "isPreflight", f,
+		testutil.Row("preflight", [3]string{"OPTIONS", "https://a.example", "POST"}, true),
+		testutil.Row("no origin", [3]string{"OPTIONS", "", "POST"}, false),
+		testutil.Row("no request method", [3]string{"OPTIONS", "https://a.example", ""}, false),
+		testutil.Row("not OPTIONS", [3]string{"POST", "https://a.example", "POST"}, false))
 }
 
 func TestOriginAllowed(t *testing.T) {
-	tests := []struct {
-		name    string
+	type in struct {
 		allowed []string
 		origin  string
-		want    bool
-	}{
-		{"any", []string{"*"}, "https://x.example", true},
-		{"exact", []string{"https://a.example"}, "https://a.example", true},
-		{"exact, any case", []string{"https://A.example"}, "https://a.example", true},
-		{"other host", []string{"https://a.example"}, "https://b.example", false},
-		{"subdomain", []string{"https://*.example.com"}, "https://api.example.com", true},
-		{"deeper subdomain", []string{"https://*.example.com"}, "https://a.b.example.com", true},
-		{"the bare domain is not a subdomain", []string{"https://*.example.com"}, "https://example.com", false},
-		{"wildcard never spans a port", []string{"https://*.example.com"}, "https://evil:1.example.com", false},
-		{"wildcard never spans a path", []string{"https://*.example.com"}, "https://evil.com/x.example.com", false},
-		{"other scheme", []string{"https://*.example.com"}, "http://api.example.com", false},
-		{"none listed", nil, "https://a.example", false},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := originAllowed(&config.CORS{AllowOrigins: tt.allowed}, tt.origin); got != tt.want {
-				t.Fatalf("originAllowed(%q, %q) = %v, want %v", tt.allowed, tt.origin, got, tt.want)
-			}
-		})
-	}
+	f := func(c in) bool { return originAllowed(&config.CORS{AllowOrigins: c.allowed}, c.origin) }
+	sub := []string{"https://*.example.com"}
+	testutil.Table(t, "originAllowed", f,
+		testutil.Row("any", in{[]string{"*"}, "https://x.example"}, true),
+		testutil.Row("exact", in{[]string{"https://a.example"}, "https://a.example"}, true),
+		testutil.Row("exact, any case", in{[]string{"https://A.example"}, "https://a.example"}, true),
+		testutil.Row("other host", in{[]string{"https://a.example"}, "https://b.example"}, false),
+		testutil.Row("subdomain", in{sub, "https://api.example.com"}, true),
+		testutil.Row("deeper subdomain", in{sub, "https://a.b.example.com"}, true),
+		testutil.Row("the bare domain is not a subdomain", in{sub, "https://example.com"}, false),
+		testutil.Row("wildcard never spans a port", in{sub, "https://evil:1.example.com"}, false),
+		testutil.Row("wildcard never spans a path", in{sub, "https://evil.com/x.example.com"}, false),
+		testutil.Row("other scheme", in{sub, "http://api.example.com"}, false),
+		testutil.Row("none listed", in{nil, "https://a.example"}, false))
 }
 
 func TestSetAllowOrigin(t *testing.T) {
-	tests := []struct {
-		name      string
-		p         config.CORS
-		wantAllow string
-		wantCreds string
-	}{
-		{"star without credentials", config.CORS{AllowOrigins: []string{"*"}}, "*", ""},
-		{"star with credentials echoes the origin", config.CORS{AllowOrigins: []string{"*"}, AllowCredentials: true}, "https://a.example", "true"},
-		{"listed origin", config.CORS{AllowOrigins: []string{"https://a.example"}}, "https://a.example", ""},
+	f := func(p config.CORS) [2]string {
+		h := http.Header{}
+		setAllowOrigin(h, &p, "https://a.example")
+		return [2]string{h.Get("Access-Control-Allow-Origin"), h.Get("Access-Control-Allow-Credentials")}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := http.Header{}
-			setAllowOrigin(h, &tt.p, "https://a.example")
-			if got := h.Get("Access-Control-Allow-Origin"); got != tt.wantAllow {
-				t.Fatalf("Allow-Origin %q, want %q", got, tt.wantAllow)
-			}
-			if got := h.Get("Access-Control-Allow-Credentials"); got != tt.wantCreds {
-				t.Fatalf("Allow-Credentials %q, want %q", got, tt.wantCreds)
-			}
-		})
-	}
+	testutil.Table(t, "setAllowOrigin", f,
+		testutil.Row("star without credentials", config.CORS{AllowOrigins: []string{"*"}}, [2]string{"*", ""}),
+		testutil.Row("star with credentials echoes the origin", config.CORS{AllowOrigins: []string{"*"}, AllowCredentials: true}, [2]string{"https://a.example", "true"}),
+		testutil.Row("listed origin", config.CORS{AllowOrigins: []string{"https://a.example"}}, [2]string{"https://a.example", ""}))
 }
 
 func TestSplitListContainsFold(t *testing.T) {
-	got := splitList(" Content-Type, ,X-Api-Key ,")
-	if want := []string{"Content-Type", "X-Api-Key"}; !slices.Equal(got, want) {
-		t.Fatalf("splitList = %q, want %q", got, want)
-	}
-	if splitList("") != nil {
-		t.Fatalf("splitList(\"\") is not nil")
-	}
-	if !containsFold(got, "x-api-key") || containsFold(got, "x-api") {
-		t.Fatalf("containsFold is wrong on %q", got)
-	}
+	testutil.Table(t, "splitList", splitList,
+		testutil.Row("two, blanks dropped", " Content-Type, ,X-Api-Key ,", []string{"Content-Type", "X-Api-Key"}),
+		testutil.Row("empty", "", []string(nil)))
+	list := []string{"Content-Type", "X-Api-Key"}
+	f := func(s string) bool { return containsFold(list, s) }
+	testutil.Table(t, "containsFold", f,
+		testutil.Row("any case", "x-api-key", true),
+		testutil.Row("a prefix is not a member", "x-api", false))
 }
 
 func TestQuoting(t *testing.T) {
-	tests := []struct{ name, got, want string }{
-		{"sanitize controls", sanitize("a\x00b\x7fc\nd"), "a?b?c?d"},
-		{"sanitize replacement char", sanitize("a\uFFFDb"), "a?b"},
-		{"sanitize keeps unicode", sanitize("héllo"), "héllo"},
-		{"quoteHeader short", quoteHeader("X-Foo"), `"X-Foo"`},
-		{"quoteHeader long", quoteHeader(strings.Repeat("h", 70)), `"` + strings.Repeat("h", 64) + `…"`},
-		{"quotePath short", quotePath("/a\tb"), `"/a?b"`},
-		{"quotePath long", quotePath("/" + strings.Repeat("p", 200)), `"/` + strings.Repeat("p", 127) + `…"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.got != tt.want {
-				t.Fatalf("got %q, want %q", tt.got, tt.want)
-			}
-		})
-	}
+	testutil.Table(t, "sanitize", sanitize,
+		testutil.Row("controls", "a\x00b\x7fc\nd", "a?b?c?d"),
+		testutil.Row("replacement char", "a\uFFFDb", "a?b"),
+		testutil.Row("keeps unicode", "héllo", "héllo"))
+	testutil.Table(t, "quoteHeader", quoteHeader,
+		testutil.Row("short", "X-Foo", `"X-Foo"`),
+		testutil.Row("long", strings.Repeat("h", 70), `"`+strings.Repeat("h", 64)+`…"`))
+	testutil.Table(t, "quotePath", quotePath,
+		testutil.Row("short", "/a\tb", `"/a?b"`),
+		testutil.Row("long", "/"+strings.Repeat("p", 200), `"/`+strings.Repeat("p", 127)+`…"`))
 }
 
 func TestNormMethod(t *testing.T) {
+	var cases []testutil.Case[string, string]
 	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"} {
-		if got := normMethod(m); got != m {
-			t.Errorf("normMethod(%q) = %q", m, got)
-		}
+		cases = append(cases, testutil.Row(m, m, m))
 	}
 	for _, m := range []string{"get", "PROPFIND", ""} {
-		if got := normMethod(m); got != "OTHER" {
-			t.Errorf("normMethod(%q) = %q, want OTHER", m, got)
-		}
+		cases = append(cases, testutil.Row("other "+m, m, "OTHER"))
 	}
+	testutil.Table(t, "normMethod", normMethod, cases...)
 }
 
 func TestClientNet(t *testing.T) {
-	tests := []struct{ ip, want string }{
-		{"192.0.2.7", "192.0.2.7"},
-		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
-		{"::ffff:192.0.2.7", "::ffff:192.0.2.7"},
-		{"not-an-ip", "not-an-ip"},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.ip, func(t *testing.T) {
-			if got := clientNet(tt.ip); got != tt.want {
-				t.Fatalf("clientNet(%q) = %q, want %q", tt.ip, got, tt.want)
-			}
-		})
-	}
+	testutil.Table(t, "clientNet", clientNet,
+		testutil.Row("v4", "192.0.2.7", "192.0.2.7"),
+		testutil.Row("v6 by /64", "2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+		testutil.Row("v4 in v6", "::ffff:192.0.2.7", "::ffff:192.0.2.7"),
+		testutil.Row("not an IP", "not-an-ip", "not-an-ip"),
+		testutil.Row("empty", "", ""))
 }
 
 func TestValidRequestID(t *testing.T) {
-	tests := []struct {
-		id   string
-		want bool
-	}{
-		{"", false},
-		{"abc-DEF_0.9:x", true},
-		{strings.Repeat("a", 128), true},
-		{strings.Repeat("a", 129), false},
-		{"a b", false},
-		{"a\nb", false},
-		{"é", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.id, func(t *testing.T) {
-			if got := validRequestID(tt.id); got != tt.want {
-				t.Fatalf("validRequestID(%q) = %v, want %v", tt.id, got, tt.want)
-			}
-		})
-	}
+	testutil.Table(t, "validRequestID", validRequestID,
+		testutil.Row("empty", "", false),
+		testutil.Row("all allowed characters", "abc-DEF_0.9:x", true),
+		testutil.Row("128 bytes", strings.Repeat("a", 128), true),
+		testutil.Row("129 bytes", strings.Repeat("a", 129), false),
+		testutil.Row("space", "a b", false),
+		testutil.Row("newline", "a\nb", false),
+		testutil.Row("non-ASCII", "é", false))
 }
 
 func TestClientIP(t *testing.T) {
 	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
-	tests := []struct {
-		name   string
+	type in struct {
 		remote string
 		xff    []string
-		want   string
-	}{
-		{"untrusted peer ignores the header", "192.0.2.1:5000", []string{"198.51.100.9"}, "192.0.2.1"},
-		{"trusted peer, one hop", "10.0.0.1:5000", []string{"198.51.100.9"}, "198.51.100.9"},
-		{"right-most untrusted hop", "10.0.0.1:5000", []string{"203.0.113.5, 198.51.100.9, 10.0.0.2"}, "198.51.100.9"},
-		{"several headers join", "10.0.0.1:5000", []string{"203.0.113.5", "198.51.100.9"}, "198.51.100.9"},
-		{"garbage hop stops the walk", "10.0.0.1:5000", []string{"198.51.100.9, junk"}, "10.0.0.1"},
-		{"all trusted", "10.0.0.1:5000", []string{"10.1.1.1"}, "10.0.0.1"},
-		{"no header", "10.0.0.1:5000", nil, "10.0.0.1"},
-		{"mapped trusted peer", "[::ffff:10.0.0.1]:5000", []string{"198.51.100.9"}, "198.51.100.9"},
-		{"remote without port", "192.0.2.1", nil, "192.0.2.1"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodGet, "/", nil)
-			r.RemoteAddr = tt.remote
-			for _, v := range tt.xff {
-				r.Header.Add("X-Forwarded-For", v)
-			}
-			if got := ClientIP(r, trusted); got != tt.want {
-				t.Fatalf("ClientIP = %q, want %q", got, tt.want)
-			}
-		})
+	f := func(c in) string {
+		r := request()
+		r.RemoteAddr = c.remote
+		for _, v := range c.xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		return ClientIP(r, trusted)
 	}
+	testutil.Table(t, "ClientIP", f,
+		testutil.Row("untrusted peer ignores the header", in{"192.0.2.1:5000", []string{"198.51.100.9"}}, "192.0.2.1"),
+		testutil.Row("trusted peer, one hop", in{"10.0.0.1:5000", []string{"198.51.100.9"}}, "198.51.100.9"),
+		testutil.Row("right-most untrusted hop", in{"10.0.0.1:5000", []string{"203.0.113.5, 198.51.100.9, 10.0.0.2"}}, "198.51.100.9"),
+		testutil.Row("several headers join", in{"10.0.0.1:5000", []string{"203.0.113.5", "198.51.100.9"}}, "198.51.100.9"),
+		testutil.Row("garbage hop stops the walk", in{"10.0.0.1:5000", []string{"198.51.100.9, junk"}}, "10.0.0.1"),
+		testutil.Row("all trusted", in{"10.0.0.1:5000", []string{"10.1.1.1"}}, "10.0.0.1"),
+		testutil.Row("no header", in{"10.0.0.1:5000", nil}, "10.0.0.1"),
+		testutil.Row("mapped trusted peer", in{"[::ffff:10.0.0.1]:5000", []string{"198.51.100.9"}}, "198.51.100.9"),
+		testutil.Row("remote without port", in{"192.0.2.1", nil}, "192.0.2.1"))
 }

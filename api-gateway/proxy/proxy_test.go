@@ -19,81 +19,59 @@ import (
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/middleware"
 	"github.com/microlb/microlb/api-gateway/route"
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 func TestUpstreamPath(t *testing.T) {
-	tests := []struct {
-		name              string
-		rt                route.Route
-		in                string
-		wantPath, wantRaw string
-	}{
-		{"kept", route.Route{Prefix: "/api"}, "/api/users", "/api/users", ""},
-		{"root prefix strips nothing", route.Route{Prefix: "/", StripPrefix: true}, "/users", "/users", ""},
-		{"stripped", route.Route{Prefix: "/api", StripPrefix: true}, "/api/users", "/users", ""},
-		{"stripped to nothing", route.Route{Prefix: "/api", StripPrefix: true}, "/api", "/", ""},
-		{"rewritten", route.Route{Prefix: "/api", Rewrite: "/v2"}, "/api/users", "/v2/users", ""},
-		{"rewritten, nothing left", route.Route{Prefix: "/api", Rewrite: "/v2"}, "/api", "/v2", ""},
-		{"rewritten to root", route.Route{Prefix: "/api", Rewrite: "/"}, "/api/users", "/users", ""},
-		{"escaped form follows", route.Route{Prefix: "/api", StripPrefix: true}, "/api/a%2Fb", "/a/b", "/a%2Fb"},
-		{"escaped form rewritten", route.Route{Prefix: "/api", Rewrite: "/v2"}, "/api/a%2Fb", "/v2/a/b", "/v2/a%2Fb"},
-		{"escaped form kept", route.Route{Prefix: "/api"}, "/api/a%2Fb", "/api/a/b", "/api/a%2Fb"},
-		{"escaped prefix drops the escaped form", route.Route{Prefix: "/api", StripPrefix: true}, "/%61pi/a%2Fb", "/a/b", ""},
+	type in struct {
+		rt   route.Route
+		path string
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			u, err := url.Parse(tt.in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			path, raw := UpstreamPath(&tt.rt, u)
-			if path != tt.wantPath || raw != tt.wantRaw {
-				t.Fatalf("UpstreamPath(%q) = %q, %q, want %q, %q", tt.in, path, raw, tt.wantPath, tt.wantRaw)
-			}
-		})
+	f := func(c in) [2]string {
+		u, err := url.Parse(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path, raw := UpstreamPath(&c.rt, u)
+		return [2]string{path, raw}
 	}
+	api, strip, v2 := route.Route{Prefix: "/api"}, route.Route{Prefix: "/api", StripPrefix: true}, route.Route{Prefix: "/api", Rewrite: "/v2"}
+	testutil.Table(t, "UpstreamPath", f,
+		testutil.Row("kept", in{api, "/api/users"}, [2]string{"/api/users", ""}),
+		testutil.Row("root prefix strips nothing", in{route.Route{Prefix: "/", StripPrefix: true}, "/users"}, [2]string{"/users", ""}),
+		testutil.Row("stripped", in{strip, "/api/users"}, [2]string{"/users", ""}),
+		testutil.Row("stripped to nothing", in{strip, "/api"}, [2]string{"/", ""}),
+		testutil.Row("rewritten", in{v2, "/api/users"}, [2]string{"/v2/users", ""}),
+		testutil.Row("rewritten, nothing left", in{v2, "/api"}, [2]string{"/v2", ""}),
+		testutil.Row("rewritten to root", in{route.Route{Prefix: "/api", Rewrite: "/"}, "/api/users"}, [2]string{"/users", ""}),
+		testutil.Row("escaped form follows", in{strip, "/api/a%2Fb"}, [2]string{"/a/b", "/a%2Fb"}),
+		testutil.Row("escaped form rewritten", in{v2, "/api/a%2Fb"}, [2]string{"/v2/a/b", "/v2/a%2Fb"}),
+		testutil.Row("escaped form kept", in{api, "/api/a%2Fb"}, [2]string{"/api/a/b", "/api/a%2Fb"}),
+		testutil.Row("escaped prefix drops the escaped form", in{strip, "/%61pi/a%2Fb"}, [2]string{"/a/b", ""}))
 }
 
 func TestJoinPath(t *testing.T) {
-	tests := []struct{ base, rest, want string }{
-		{"", "", "/"},
-		{"/v2", "", "/v2"},
-		{"", "/x", "/x"},
-		{"/", "/x", "/x"},
-		{"/v2", "/x", "/v2/x"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.base+"|"+tt.rest, func(t *testing.T) {
-			if got := joinPath(tt.base, tt.rest); got != tt.want {
-				t.Fatalf("joinPath(%q, %q) = %q, want %q", tt.base, tt.rest, got, tt.want)
-			}
-		})
-	}
+	f := func(c [2]string) string { return joinPath(c[0], c[1]) }
+	testutil.Table(t, "joinPath", f,
+		testutil.Row("nothing", [2]string{"", ""}, "/"),
+		testutil.Row("base only", [2]string{"/v2", ""}, "/v2"),
+		testutil.Row("rest only", [2]string{"", "/x"}, "/x"),
+		testutil.Row("root base", [2]string{"/", "/x"}, "/x"),
+		testutil.Row("both", [2]string{"/v2", "/x"}, "/v2/x"))
 }
 
 func TestNodeScheme(t *testing.T) {
-	tests := []struct {
-		name string
-		md   map[string]string
-		want string
-	}{
-		{"no metadata", nil, "http"},
-		{"scheme https", map[string]string{"scheme": "https"}, "https"},
-		{"protocol https", map[string]string{"protocol": "https"}, "https"},
-		{"protocol http", map[string]string{"protocol": "http"}, "http"},
-		{"scheme HTTPS is not https", map[string]string{"scheme": "HTTPS"}, "http"},
+	f := func(md map[string]string) [2]string {
+		n := &registry.Node{Id: "n", Address: "10.0.0.1:8080", Metadata: md}
+		return [2]string{nodeScheme(n), nodeURL(n).String()}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			n := &registry.Node{Id: "n", Address: "10.0.0.1:8080", Metadata: tt.md}
-			if got := nodeScheme(n); got != tt.want {
-				t.Fatalf("nodeScheme = %q, want %q", got, tt.want)
-			}
-			if got, want := nodeURL(n).String(), tt.want+"://10.0.0.1:8080"; got != want {
-				t.Fatalf("nodeURL = %q, want %q", got, want)
-			}
-		})
-	}
+	https, plain := [2]string{"https", "https://10.0.0.1:8080"}, [2]string{"http", "http://10.0.0.1:8080"}
+	testutil.Table(t, "nodeScheme", f,
+		testutil.Row("no metadata", map[string]string(nil), plain),
+		testutil.Row("scheme https", map[string]string{"scheme": "https"}, https),
+		testutil.Row("protocol https", map[string]string{"protocol": "https"}, https),
+		testutil.Row("protocol http", map[string]string{"protocol": "http"}, plain),
+		testutil.Row("scheme HTTPS is not https", map[string]string{"scheme": "HTTPS"}, plain))
 }
 
 func TestStatusError(t *testing.T) {
@@ -157,24 +135,12 @@ func TestMarkError(t *testing.T) {
 }
 
 func TestRefused(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{"dial error", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("no route to host")}, true},
-		{"ECONNREFUSED", fmt.Errorf("wrapped: %w", syscall.ECONNREFUSED), true},
-		{"read error", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, false},
-		{"EOF", io.EOF, false},
-		{"plain", errors.New("x"), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := refused(tt.err); got != tt.want {
-				t.Fatalf("refused(%v) = %v, want %v", tt.err, got, tt.want)
-			}
-		})
-	}
+	testutil.Table(t, "refused", refused,
+		testutil.Row[error]("dial error", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("no route to host")}, true),
+		testutil.Row("ECONNREFUSED", fmt.Errorf("wrapped: %w", syscall.ECONNREFUSED), true),
+		testutil.Row[error]("read error", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, false),
+		testutil.Row("EOF", io.EOF, false),
+		testutil.Row("plain", errors.New("x"), false))
 }
 
 func TestRetriable(t *testing.T) {
