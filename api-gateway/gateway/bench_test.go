@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"go-micro.dev/v4/registry"
-
-	"github.com/microlb/microlb/api-gateway/config"
 )
 
 // The benchmarks serve through Handler().ServeHTTP, without a client-side
@@ -49,15 +47,8 @@ func cpuTime() int64 {
 // io.Discard at level.
 func benchGateway(b *testing.B, reg registry.Registry, yaml string, level slog.Level) *Gateway {
 	b.Helper()
-	cfg, err := config.Parse([]byte(yaml))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		b.Fatal(err)
-	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: level}))
-	g, err := New(Options{Config: cfg, Registry: reg, Logger: log})
+	g, err := New(Options{Config: testConfig(b, yaml), Registry: reg, Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -239,10 +238,7 @@ func register(t testing.TB, reg registry.Registry, name, id, addr string, md map
 // deadAddr returns a loopback address nothing listens on.
 func deadAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := testutil.Listen(t)
 	addr := l.Addr().String()
 	l.Close()
 	return addr
@@ -261,8 +257,8 @@ func newTestGateway(t testing.TB, reg registry.Registry, yaml string) *testGatew
 	return newGatewayWith(t, reg, yaml, nil)
 }
 
-// newGatewayWith is newTestGateway with its options adjusted by mod (nil: none).
-func newGatewayWith(t testing.TB, reg registry.Registry, yaml string, mod func(*Options)) *testGateway {
+// testConfig parses and validates yaml, failing t on any problem.
+func testConfig(t testing.TB, yaml string) *config.Config {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
@@ -271,8 +267,15 @@ func newGatewayWith(t testing.TB, reg registry.Registry, yaml string, mod func(*
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// buildGateway makes a gateway from yaml over reg, logging JSON to the
+// buffer it returns, with its options adjusted by mod (nil: none).
+func buildGateway(t testing.TB, reg registry.Registry, yaml string, mod func(*Options)) (*Gateway, *syncBuffer) {
+	t.Helper()
 	logs := &syncBuffer{}
-	o := Options{Config: cfg, Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
+	o := Options{Config: testConfig(t, yaml), Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
 	if mod != nil {
 		mod(&o)
 	}
@@ -280,6 +283,13 @@ func newGatewayWith(t testing.TB, reg registry.Registry, yaml string, mod func(*
 	if err != nil {
 		t.Fatal(err)
 	}
+	return g, logs
+}
+
+// newGatewayWith is newTestGateway with its options adjusted by mod (nil: none).
+func newGatewayWith(t testing.TB, reg registry.Registry, yaml string, mod func(*Options)) *testGateway {
+	t.Helper()
+	g, logs := buildGateway(t, reg, yaml, mod)
 	pub := httptest.NewUnstartedServer(g.Handler())
 	pub.Config = g.NewServer(g.Handler())
 	pub.Listener = JSONErrors(pub.Listener)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/microlb/microlb/internal/testutil"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/registry"
 )
@@ -157,10 +158,7 @@ func TestRPCMetadata(t *testing.T) {
 // resettingAddr listens and resets every connection after reading from it:
 // a node that accepted the request and died before answering.
 func resettingAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := testutil.Listen(t)
 	t.Cleanup(func() { l.Close() })
 	go func() {
 		for {
