@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -233,6 +235,20 @@ func register(t testing.TB, reg registry.Registry, name, id, addr string, md map
 	if err := reg.Register(svc); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// dialURL connects to the host of the URL base, failing t when it cannot.
+func dialURL(t testing.TB, base string) net.Conn {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
 
 // deadAddr returns a loopback address nothing listens on.
