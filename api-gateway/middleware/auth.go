@@ -235,9 +235,8 @@ func scopesOf(c jwt.MapClaims) []string {
 func Auth(a *Authenticator) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			info := InfoFrom(r.Context())
-			if info == nil || info.Route == nil {
-				apierr.Write(w, http.StatusInternalServerError, "no route information; the request is refused")
+			info := guardedInfo(w, r)
+			if info == nil {
 				return
 			}
 			for i, ra := range info.Route.AuthPolicies() {

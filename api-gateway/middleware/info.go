@@ -6,9 +6,11 @@ package middleware
 
 import (
 	"context"
+	"net/http"
 	"sync/atomic"
 	"time"
 
+	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/route"
 )
 
@@ -76,4 +78,16 @@ func WithInfo(ctx context.Context, info *Info) context.Context {
 func InfoFrom(ctx context.Context) *Info {
 	i, _ := ctx.Value(infoKey{}).(*Info)
 	return i
+}
+
+// guardedInfo returns the request's Info for a layer that guards something
+// (auth, rate limits). Without route information it answers 500 and
+// returns nil: such a layer fails closed, never waving the request through.
+func guardedInfo(w http.ResponseWriter, r *http.Request) *Info {
+	info := InfoFrom(r.Context())
+	if info == nil || info.Route == nil {
+		apierr.Write(w, http.StatusInternalServerError, "no route information; the request is refused")
+		return nil
+	}
+	return info
 }

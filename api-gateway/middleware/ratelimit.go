@@ -80,9 +80,8 @@ func NewRateLimiter(maxBuckets int) *RateLimiter {
 func RateLimit(l *RateLimiter) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			info := InfoFrom(r.Context())
-			if info == nil || info.Route == nil {
-				apierr.Write(w, http.StatusInternalServerError, "no route information; the request is refused")
+			info := guardedInfo(w, r)
+			if info == nil {
 				return
 			}
 			rl := info.Route.RateLimit
