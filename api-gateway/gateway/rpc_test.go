@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/microlb/microlb/internal/testutil"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/registry"
+
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 // nodeOf returns the node_id of a Greeter.Hello answer.

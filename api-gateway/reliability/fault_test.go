@@ -33,8 +33,7 @@ func TestKillOneOfThree(t *testing.T) {
 	l := startLoad(g.url, workers, 10*time.Millisecond, rpcTarget, httpTarget)
 	defer l.Stop()
 	victim := ps[0]
-	l.waitServed(t, victim.ID, time.Time{}, 10*time.Second)
-	l.waitServed(t, victim.HTTPID, time.Time{}, 10*time.Second)
+	l.waitServedBoth(t, victim, time.Time{}, 10*time.Second)
 
 	mark := len(g.logs.String())
 	killed := time.Now()
@@ -65,8 +64,7 @@ func TestKillOneOfThree(t *testing.T) {
 
 	restarted := time.Now()
 	victim.restart() // same node ids, same addresses
-	back := l.waitServed(t, victim.ID, restarted, 30*time.Second)
-	backHTTP := l.waitServed(t, victim.HTTPID, restarted, 30*time.Second)
+	back, backHTTP := l.waitServedBoth(t, victim, restarted, 30*time.Second)
 	l.waitRequests(100)
 	l.Stop()
 	l.report(t, "kill-9-one-of-three",
@@ -126,8 +124,7 @@ func TestConsulRestart(t *testing.T) {
 	agent.Restart(t)
 	outage := time.Since(down)
 	back := time.Now()
-	l.waitServed(t, late.ID, back, 30*time.Second)
-	l.waitServed(t, late.HTTPID, back, 30*time.Second)
+	l.waitServedBoth(t, late, back, 30*time.Second)
 	lateAfter := time.Since(back)
 	waitFor(t, "/readyz ready again", 30*time.Second, func() bool { return ready.current() == "200 ready" })
 	l.waitRequests(100)
@@ -165,8 +162,7 @@ func TestClusterServerKilled(t *testing.T) {
 	election := time.Since(killed)
 	since := time.Now()
 	late := startProducer(t, prodServer)
-	l.waitServed(t, late.ID, since, 30*time.Second)
-	l.waitServed(t, late.HTTPID, since, 30*time.Second)
+	l.waitServedBoth(t, late, since, 30*time.Second)
 	lateAfter := time.Since(since)
 	time.Sleep(2 * time.Second) // two renewals of every registration
 	waitRegistered(t, gwServer, "greeter", 4)
@@ -443,8 +439,7 @@ func TestStoppedNode(t *testing.T) {
 	l := startLoad(g.url, workers, 5*time.Millisecond, rpcTarget, httpTarget)
 	defer l.Stop()
 	victim := ps[0]
-	l.waitServed(t, victim.ID, time.Time{}, 10*time.Second)
-	l.waitServed(t, victim.HTTPID, time.Time{}, 10*time.Second)
+	l.waitServedBoth(t, victim, time.Time{}, 10*time.Second)
 
 	victim.signal(syscall.SIGSTOP)
 	stopped := time.Now()

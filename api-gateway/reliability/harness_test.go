@@ -236,6 +236,13 @@ func (l *load) waitServed(t *testing.T, node string, since time.Time, timeout ti
 	return time.Since(since)
 }
 
+// waitServedBoth waits until p served a request since since on both of its
+// services, RPC and HTTP, and returns how long each took from since.
+func (l *load) waitServedBoth(t *testing.T, p *producer, since time.Time, timeout time.Duration) (rpc, http time.Duration) {
+	t.Helper()
+	return l.waitServed(t, p.ID, since, timeout), l.waitServed(t, p.HTTPID, since, timeout)
+}
+
 // waitRequests waits until at least n more requests than now were sent.
 func (l *load) waitRequests(n int64) {
 	target := l.sent.Load() + n
