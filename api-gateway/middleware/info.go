@@ -80,14 +80,25 @@ func InfoFrom(ctx context.Context) *Info {
 	return i
 }
 
-// guardedInfo returns the request's Info for a layer that guards something
-// (auth, rate limits). Without route information it answers 500 and
-// returns nil: such a layer fails closed, never waving the request through.
-func guardedInfo(w http.ResponseWriter, r *http.Request) *Info {
-	info := InfoFrom(r.Context())
-	if info == nil || info.Route == nil {
-		apierr.Write(w, http.StatusInternalServerError, "no route information; the request is refused")
-		return nil
+// guard makes a layer that guards something (auth, rate limits): serve
+// gets the request's Info. Without route information the request is
+// refused with a 500 and serve never runs: such a layer fails closed,
+// never waving the request through.
+func guard(serve func(w http.ResponseWriter, r *http.Request, next http.Handler, info *Info)) func(http.Handler) http.Handler {
+	return layer(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		info := InfoFrom(r.Context())
+		if info == nil || info.Route == nil {
+			apierr.Write(w, http.StatusInternalServerError, "no route information; the request is refused")
+			return
+		}
+		serve(w, r, next, info)
+	})
+}
+
+// layer makes a layer of the onion from serve, which handles a request
+// given the next handler.
+func layer(serve func(w http.ResponseWriter, r *http.Request, next http.Handler)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(w, r, next) })
 	}
-	return info
 }
