@@ -52,11 +52,7 @@ type rawResponse struct {
 // normalise or refuse to send.
 func exchange(t *testing.T, base, request string, n int) []rawResponse {
 	t.Helper()
-	u, _ := url.Parse(base)
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dialURL(t, base)
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
 	go io.WriteString(conn, request) // a server may answer before it read everything

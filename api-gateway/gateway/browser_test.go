@@ -166,12 +166,7 @@ func (b *browser) sendTestCalls(t *testing.T, strategy string, n int) map[string
 // real gateway, three real producers (weights 5, 1, 1) and a real Consul.
 func TestDashboardBrowser(t *testing.T) {
 	agent := consultest.Start(t)
-	if producerErr != nil {
-		t.Fatal(producerErr)
-	}
-	if producerBin == "" {
-		t.Skip("short mode")
-	}
+	needProducer(t)
 	b := newBrowser(t)
 	reg := consul.NewRegistry(registry.Addrs(agent.Addr))
 	fast := []string{"--register_ttl", "3", "--register_interval", "1"}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/catalog"
@@ -11,13 +12,44 @@ import (
 	"github.com/microlb/microlb/api-gateway/middleware"
 	"github.com/microlb/microlb/api-gateway/proxy"
 	"github.com/microlb/microlb/api-gateway/route"
+	"github.com/microlb/microlb/api-gateway/upstream"
 )
 
 // rpcMethods are the methods an RPC accepts when its route lists none.
 var rpcMethods = []string{http.MethodGet, http.MethodPost}
 
-// dispatch is the core of the onion: it sends the request to the RPC
-// handler or the proxy. On a route that takes the service from the path,
+// kindHandler serves the requests of one route kind; info is the request's
+// state, with its Route set.
+type kindHandler func(g *Gateway, w http.ResponseWriter, r *http.Request, info *middleware.Info)
+
+// kinds maps each route kind to its handler. Adding a kind is one entry
+// here, besides its validation in package config.
+var kinds = map[string]kindHandler{
+	config.KindProxy: (*Gateway).serveProxy,
+	config.KindRPC:   (*Gateway).serveRPC,
+}
+
+// dispatch is the core of the onion: it hands the request to the handler of
+// its route's kind. A kind without one (config validation lets none through)
+// is refused with a 500, never served as another kind.
+func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
+	info := middleware.InfoFrom(r.Context())
+	serve, ok := kinds[info.Route.Kind]
+	if !ok {
+		apierr.Write(w, http.StatusInternalServerError, "route "+info.Route.Name+" has no handler for kind "+strconv.Quote(info.Route.Kind))
+		return
+	}
+	serve(g, w, r, info)
+}
+
+// serveProxy serves a proxy route: the reverse proxy to the route's service.
+func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, info *middleware.Info) {
+	rt := info.Route
+	path, raw := proxy.UpstreamPath(rt, r.URL)
+	g.proxy.Serve(w, r, rt, rt.Service, path, raw, true)
+}
+
+// serveRPC serves an RPC route. On a route that takes the service from the path,
 // the first path segment names it; a plain HTTP service found that way is
 // proxied with that segment stripped, a go-micro service is called over
 // RPC, and anything else in the registry (Consul itself, a service that is
@@ -25,14 +57,8 @@ var rpcMethods = []string{http.MethodGet, http.MethodPost}
 // answered 404 like a name the registry does not know. When the registry
 // cannot be asked and the catalog never saw the service, the gateway
 // cannot tell what it is and answers 503 rather than guess.
-func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
-	info := middleware.InfoFrom(r.Context())
+func (g *Gateway) serveRPC(w http.ResponseWriter, r *http.Request, info *middleware.Info) {
 	rt := info.Route
-	if rt.Kind == config.KindProxy {
-		path, raw := proxy.UpstreamPath(rt, r.URL)
-		g.proxy.Serve(w, r, rt, rt.Service, path, raw, true)
-		return
-	}
 	t, err := rt.Resolve(r.URL.Path, g.table.Namespace())
 	if pe := (*route.PathError)(nil); errors.As(err, &pe) {
 		apierr.Write(w, http.StatusBadRequest, pe.Error())
@@ -45,15 +71,15 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 	configured := rt.Service != ""
 	svc, lerr := g.catalog.Lookup(t.Service)
 	switch {
-	case errors.Is(lerr, catalog.ErrNotFound) && (configured || g.sel.Watching(t.Service)):
+	case errors.Is(lerr, catalog.ErrNotFound):
 		// A service that had nodes and lost them all is unavailable, not unknown.
-		apierr.Write(w, http.StatusServiceUnavailable, "service "+t.Service+" has no registered node")
+		apierr.WriteError(w, upstream.Missing(t.Service, configured || g.sel.Watching(t.Service)))
 		return
-	case errors.Is(lerr, catalog.ErrNotFound), lerr == nil && svc.Foreign && !configured:
-		apierr.Write(w, http.StatusNotFound, "unknown service "+t.Service)
+	case lerr == nil && svc.Foreign && !configured:
+		apierr.WriteError(w, upstream.Missing(t.Service, false))
 		return
 	case lerr != nil && !configured:
-		apierr.Write(w, http.StatusServiceUnavailable, "registry unavailable: service "+t.Service+" cannot be looked up")
+		apierr.WriteError(w, upstream.RegistryDown(t.Service))
 		return
 	case lerr != nil:
 		svc = nil // the registry is down: let the selector's snapshot serve

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +38,18 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(m.Run())
+}
+
+// needProducer fails t when bin/producer could not be built and skips it
+// when TestMain built none (short mode, integration tests skipped).
+func needProducer(t *testing.T) {
+	t.Helper()
+	if producerErr != nil {
+		t.Fatal(producerErr)
+	}
+	if producerBin == "" {
+		t.Skip("short mode")
+	}
 }
 
 // producer is one running bin/producer process.
@@ -132,12 +143,7 @@ routes:
 // rate limiting, JWT, metrics, and retries after kill -9.
 func TestE2E(t *testing.T) {
 	agent := consultest.Start(t)
-	if producerErr != nil {
-		t.Fatal(producerErr)
-	}
-	if producerBin == "" {
-		t.Skip("short mode")
-	}
+	needProducer(t)
 	reg := consul.NewRegistry(registry.Addrs(agent.Addr))
 	var ps []*producer
 	for i, w := range []string{"1", "2", "3"} {
@@ -224,21 +230,8 @@ func TestE2E(t *testing.T) {
 		}
 	})
 	t.Run("streaming", func(t *testing.T) {
-		req, _ := http.NewRequest("GET", g.url+"/greeter/stream?name=s&count=3", nil)
-		req.Header.Set("Accept", "text/event-stream")
-		rsp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		br := bufio.NewReader(rsp.Body)
-		for i := 1; i <= 3; i++ {
-			if e, err := readEvent(br); err != nil || e.id != fmt.Sprint(i) || !strings.Contains(e.data, fmt.Sprintf(`"seq":%d`, i)) {
-				t.Fatalf("event %d: %+v %v", i, e, err)
-			}
-		}
-		if e, err := readEvent(br); err != nil || e.event != "end" {
-			t.Fatalf("end: %+v %v", e, err)
-		}
+		rsp := openSSE(t, g.url+"/greeter/stream?name=s&count=3")
+		readSeqEvents(t, bufio.NewReader(rsp.Body), 3, "")
 		rsp.Body.Close()
 		code, hdr, body := do(t, "POST", g.url+"/greeter/stream", `{"name":"n","count":2}`)
 		if code != 200 || hdr.Get("Content-Type") != "application/x-ndjson" || strings.Count(body, "\n") != 2 {

@@ -3,9 +3,7 @@ package gateway
 import (
 	"bufio"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -165,11 +163,7 @@ func TestUnknownRouteWithoutDefault(t *testing.T) {
 // rawRequest sends request text as is and returns the status code.
 func rawRequest(t *testing.T, base, request string) (int, string) {
 	t.Helper()
-	u, _ := url.Parse(base)
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dialURL(t, base)
 	defer conn.Close()
 	io.WriteString(conn, request)
 	rsp, err := http.ReadResponse(bufio.NewReader(conn), nil)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -236,13 +237,24 @@ func register(t testing.TB, reg registry.Registry, name, id, addr string, md map
 	}
 }
 
-// deadAddr returns a loopback address nothing listens on.
-func deadAddr(t testing.TB) string {
+// dialURL connects to the host of the URL base, failing t when it cannot.
+func dialURL(t testing.TB, base string) net.Conn {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
 	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// deadAddr returns a loopback address nothing listens on.
+func deadAddr(t testing.TB) string {
+	t.Helper()
+	l := testutil.Listen(t)
 	addr := l.Addr().String()
 	l.Close()
 	return addr
@@ -261,8 +273,8 @@ func newTestGateway(t testing.TB, reg registry.Registry, yaml string) *testGatew
 	return newGatewayWith(t, reg, yaml, nil)
 }
 
-// newGatewayWith is newTestGateway with its options adjusted by mod (nil: none).
-func newGatewayWith(t testing.TB, reg registry.Registry, yaml string, mod func(*Options)) *testGateway {
+// testConfig parses and validates yaml, failing t on any problem.
+func testConfig(t testing.TB, yaml string) *config.Config {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml))
 	if err != nil {
@@ -271,8 +283,15 @@ func newGatewayWith(t testing.TB, reg registry.Registry, yaml string, mod func(*
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// buildGateway makes a gateway from yaml over reg, logging JSON to the
+// buffer it returns, with its options adjusted by mod (nil: none).
+func buildGateway(t testing.TB, reg registry.Registry, yaml string, mod func(*Options)) (*Gateway, *syncBuffer) {
+	t.Helper()
 	logs := &syncBuffer{}
-	o := Options{Config: cfg, Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
+	o := Options{Config: testConfig(t, yaml), Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
 	if mod != nil {
 		mod(&o)
 	}
@@ -280,6 +299,13 @@ func newGatewayWith(t testing.TB, reg registry.Registry, yaml string, mod func(*
 	if err != nil {
 		t.Fatal(err)
 	}
+	return g, logs
+}
+
+// newGatewayWith is newTestGateway with its options adjusted by mod (nil: none).
+func newGatewayWith(t testing.TB, reg registry.Registry, yaml string, mod func(*Options)) *testGateway {
+	t.Helper()
+	g, logs := buildGateway(t, reg, yaml, mod)
 	pub := httptest.NewUnstartedServer(g.Handler())
 	pub.Config = g.NewServer(g.Handler())
 	pub.Listener = JSONErrors(pub.Listener)

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -125,11 +123,7 @@ func TestProxy(t *testing.T) {
 		}
 	})
 	t.Run("websocket upgrade", func(t *testing.T) {
-		u, _ := url.Parse(g.url)
-		conn, err := net.Dial("tcp", u.Host)
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn := dialURL(t, g.url)
 		defer conn.Close()
 		conn.SetDeadline(time.Now().Add(5 * time.Second))
 		io.WriteString(conn, "GET /sticky/ws HTTP/1.1\r\nHost: x\r\nCookie: session=a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")

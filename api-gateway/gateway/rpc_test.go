@@ -13,6 +13,8 @@ import (
 
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/registry"
+
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 // nodeOf returns the node_id of a Greeter.Hello answer.
@@ -157,10 +159,7 @@ func TestRPCMetadata(t *testing.T) {
 // resettingAddr listens and resets every connection after reading from it:
 // a node that accepted the request and died before answering.
 func resettingAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := testutil.Listen(t)
 	t.Cleanup(func() { l.Close() })
 	go func() {
 		for {
@@ -231,6 +230,37 @@ func TestRPCRetries(t *testing.T) {
 	})
 }
 
+// openSSE sends a GET for Server-Sent Events to url, with the header pairs
+// hdr, and returns the response, failing t when there is none.
+func openSSE(t *testing.T, url string, hdr ...string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rsp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rsp
+}
+
+// readSeqEvents reads the n events of the greeter's stream, ids and seqs 1
+// to n, each data containing node, and then its end event.
+func readSeqEvents(t *testing.T, br *bufio.Reader, n int, node string) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		e, err := readEvent(br)
+		if err != nil || e.id != fmt.Sprint(i) || !strings.Contains(e.data, fmt.Sprintf(`"seq":%d`, i)) || !strings.Contains(e.data, node) {
+			t.Fatalf("event %d: %+v %v", i, e, err)
+		}
+	}
+	if e, err := readEvent(br); err != nil || e.event != "end" {
+		t.Fatalf("end event: %+v %v", e, err)
+	}
+}
+
 // sseEvent is one parsed Server-Sent Event.
 type sseEvent struct{ event, id, data string }
 
@@ -261,26 +291,13 @@ func TestRPCStreaming(t *testing.T) {
 	g := newTestGateway(t, reg, "")
 
 	t.Run("SSE", func(t *testing.T) {
-		req, _ := http.NewRequest("GET", g.url+"/greeter/stream?name=s&count=3", nil)
-		req.Header.Set("Accept", "text/event-stream")
-		rsp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		rsp := openSSE(t, g.url+"/greeter/stream?name=s&count=3")
 		defer rsp.Body.Close()
 		if rsp.StatusCode != 200 || rsp.Header.Get("Content-Type") != "text/event-stream" || rsp.Header.Get("Cache-Control") != "no-cache" {
 			t.Fatalf("%d %v", rsp.StatusCode, rsp.Header)
 		}
 		br := bufio.NewReader(rsp.Body)
-		for i := 1; i <= 3; i++ {
-			e, err := readEvent(br)
-			if err != nil || e.id != fmt.Sprint(i) || !strings.Contains(e.data, fmt.Sprintf(`"seq":%d`, i)) || !strings.Contains(e.data, a.id) {
-				t.Fatalf("event %d: %+v %v", i, e, err)
-			}
-		}
-		if e, err := readEvent(br); err != nil || e.event != "end" {
-			t.Fatalf("end event: %+v %v", e, err)
-		}
+		readSeqEvents(t, br, 3, a.id)
 		if _, err := br.ReadByte(); err != io.EOF {
 			t.Fatalf("stream did not end cleanly: %v", err)
 		}
@@ -317,13 +334,7 @@ func TestRPCStreaming(t *testing.T) {
 	// instead of waiting for the node's next message; the access log line
 	// shows the gateway's side ended.
 	t.Run("client disconnect ends the gateway side at once", func(t *testing.T) {
-		req, _ := http.NewRequest("GET", g.url+"/greeter/stream?name=silent", nil)
-		req.Header.Set("Accept", "text/event-stream")
-		req.Header.Set("X-Request-Id", "silent-1")
-		rsp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		rsp := openSSE(t, g.url+"/greeter/stream?name=silent", "X-Request-Id", "silent-1")
 		if e, err := readEvent(bufio.NewReader(rsp.Body)); err != nil || e.id != "1" {
 			t.Fatalf("first event %+v %v", e, err)
 		}

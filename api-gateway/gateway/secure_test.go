@@ -18,6 +18,14 @@ import (
 	"go-micro.dev/v4/registry"
 )
 
+// statusCase is a request to path with the header pairs hdr, and the
+// status it should get.
+type statusCase struct {
+	name, path string
+	hdr        []string
+	want       int
+}
+
 // The tests of issue 11 (secure by default). docs/security.md lists each
 // attack with the test that proves it closed.
 
@@ -50,11 +58,7 @@ func TestDefaultRouteGuards(t *testing.T) {
 	tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(jwtSecret))
 	bearer := []string{"Authorization", "Bearer " + tok}
 	both := append(append([]string{}, key...), bearer...)
-	tests := []struct {
-		name, path string
-		hdr        []string
-		want       int
-	}{
+	tests := []statusCase{
 		// The front doors.
 		{"keyed route without a key", "/secure/greeter/hello", nil, 401},
 		{"keyed route with the key", "/secure/greeter/hello", key, 200},
@@ -383,11 +387,7 @@ routes:
   - {name: rocors, path: /rocors, kind: proxy, service: echo-http, methods: [GET], cors: {allow_origins: ["https://app.example"]}}
 `)
 	pre := []string{"Origin", "https://app.example", "Access-Control-Request-Method", "DELETE"}
-	tests := []struct {
-		name, path string
-		hdr        []string
-		want       int
-	}{
+	tests := []statusCase{
 		{"preflight, no CORS", "/ro/x", pre, 405},
 		{"plain OPTIONS, no CORS", "/ro/x", nil, 405},
 		{"preflight for a method the route refuses", "/rocors/x", pre, 403},
@@ -453,10 +453,7 @@ func TestJSONErrorsLeaveBodiesAlone(t *testing.T) {
 	register(t, reg, "mimic", "m1", up.Listener.Addr().String(), map[string]string{"protocol": "http"})
 	g := newTestGateway(t, reg, "")
 	for i := range 2 { // on a fresh connection and on a kept-alive one
-		conn, err := net.Dial("tcp", strings.TrimPrefix(g.url, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn := dialURL(t, g.url)
 		conn.SetDeadline(time.Now().Add(5 * time.Second))
 		br := bufio.NewReader(conn)
 		for j := range i + 1 {

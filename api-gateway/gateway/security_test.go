@@ -19,6 +19,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/proxy"
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 // headerEcho is an HTTP node that answers with every request header it got,
@@ -331,20 +332,12 @@ routes:
   - {name: any, path: /any, kind: proxy, service: echo-http, strip_prefix: true, auth: {mode: any}}
   - {name: dead, path: /dead, service: dead-rpc, auth: {mode: api_key}}
 `
-	cfg, err := config.Parse([]byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	logs := &syncBuffer{}
-	g, err := New(Options{Config: cfg, Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	g, err := New(Options{Config: testConfig(t, yaml), Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, _ := net.Listen("tcp", "127.0.0.1:0")
-	adm, _ := net.Listen("tcp", "127.0.0.1:0")
+	pub, adm := testutil.Listen(t), testutil.Listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- g.Serve(ctx, pub, adm) }()

@@ -29,6 +29,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/proxy"
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 // testCA is a certificate authority made in the test; leaf certificates for
@@ -122,33 +123,11 @@ type servedGateway struct {
 // runs before it serves.
 func serveGateway(t *testing.T, reg registry.Registry, yaml string, mod func(*Options), setup ...func(*Gateway)) *servedGateway {
 	t.Helper()
-	cfg, err := config.Parse([]byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	o := Options{Config: cfg, Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
-	if mod != nil {
-		mod(&o)
-	}
-	g, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, logs := buildGateway(t, reg, yaml, mod)
 	for _, f := range setup {
 		f(g)
 	}
-	pub, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	adm, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub, adm := testutil.Listen(t), testutil.Listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &servedGateway{Gateway: g, pub: pub.Addr().String(), adm: adm.Addr().String(), logs: logs,
 		hup: make(chan os.Signal, 1), stop: cancel, done: make(chan error, 1)}

@@ -13,12 +13,10 @@ import (
 // line is written also when an inner layer aborts the response with a panic
 // (see Recover).
 func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			defer accessLine(log, r)
-			next.ServeHTTP(w, r)
-		})
-	}
+	return layer(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		defer accessLine(log, r)
+		next.ServeHTTP(w, r)
+	})
 }
 
 func accessLine(log *slog.Logger, r *http.Request) {

@@ -233,37 +233,30 @@ func scopesOf(c jwt.MapClaims) []string {
 // Info. A request without route information is refused (500): the layer
 // fails closed.
 func Auth(a *Authenticator) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			info := InfoFrom(r.Context())
-			if info == nil || info.Route == nil {
-				apierr.Write(w, http.StatusInternalServerError, "no route information; the request is refused")
+	return guard(func(w http.ResponseWriter, r *http.Request, next http.Handler, info *Info) {
+		for i, ra := range info.Route.AuthPolicies() {
+			p, aerr := a.authenticate(r, ra.Mode)
+			if aerr != nil {
+				challenge := `Bearer realm="microlb"`
+				if ra.Mode == config.AuthAPIKey {
+					challenge = `ApiKey realm="microlb", header="` + a.header + `"`
+				}
+				w.Header().Set("WWW-Authenticate", challenge)
+				apierr.Write(w, aerr.code, aerr.detail)
 				return
 			}
-			for i, ra := range info.Route.AuthPolicies() {
-				p, aerr := a.authenticate(r, ra.Mode)
-				if aerr != nil {
-					challenge := `Bearer realm="microlb"`
-					if ra.Mode == config.AuthAPIKey {
-						challenge = `ApiKey realm="microlb", header="` + a.header + `"`
-					}
-					w.Header().Set("WWW-Authenticate", challenge)
-					apierr.Write(w, aerr.code, aerr.detail)
+			for _, s := range ra.Scopes {
+				if !slices.Contains(p.scopes, s) {
+					apierr.Write(w, http.StatusForbidden, "missing scope "+quoteHeader(s))
 					return
 				}
-				for _, s := range ra.Scopes {
-					if !slices.Contains(p.scopes, s) {
-						apierr.Write(w, http.StatusForbidden, "missing scope "+quoteHeader(s))
-						return
-					}
-				}
-				if i == 0 {
-					info.Principal, info.Scopes = p.name, p.scopes
-				}
 			}
-			next.ServeHTTP(w, r)
-		})
-	}
+			if i == 0 {
+				info.Principal, info.Scopes = p.name, p.scopes
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Header returns the header that carries API keys.

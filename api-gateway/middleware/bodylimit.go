@@ -12,22 +12,20 @@ import (
 // Content-Length above it is refused with 413 at once, and a longer body
 // fails the read with *http.MaxBytesError, which the handlers turn into 413.
 func BodyLimit() func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rt := RouteFrom(r)
-			if rt == nil || rt.MaxBodyBytes <= 0 || r.Body == nil || r.Body == http.NoBody {
-				next.ServeHTTP(w, r) // nothing to limit (net/http gives a request without a body NoBody)
-				return
-			}
-			if r.ContentLength > rt.MaxBodyBytes {
-				w.Header().Set("Connection", "close")
-				apierr.Write(w, http.StatusRequestEntityTooLarge, TooLarge(rt.MaxBodyBytes))
-				return
-			}
-			r.Body = http.MaxBytesReader(w, r.Body, rt.MaxBodyBytes)
-			next.ServeHTTP(w, r)
-		})
-	}
+	return layer(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		rt := RouteFrom(r)
+		if rt == nil || rt.MaxBodyBytes <= 0 || r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r) // nothing to limit (net/http gives a request without a body NoBody)
+			return
+		}
+		if r.ContentLength > rt.MaxBodyBytes {
+			w.Header().Set("Connection", "close")
+			apierr.Write(w, http.StatusRequestEntityTooLarge, TooLarge(rt.MaxBodyBytes))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, rt.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // TooLarge is the detail of a 413.

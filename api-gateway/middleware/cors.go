@@ -31,67 +31,65 @@ func isPreflight(r *http.Request) bool {
 // included, so that the browser lets the page read them. Responses always
 // vary by Origin.
 func CORS() func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rt := RouteFrom(r)
-			origin := r.Header.Get("Origin")
-			if rt == nil || rt.CORS == nil || len(rt.CORS.AllowOrigins) == 0 || origin == "" {
-				next.ServeHTTP(w, r)
+	return layer(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		rt := RouteFrom(r)
+		origin := r.Header.Get("Origin")
+		if rt == nil || rt.CORS == nil || len(rt.CORS.AllowOrigins) == 0 || origin == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p := rt.CORS
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		allowed := originAllowed(p, origin)
+		if isPreflight(r) {
+			h.Add("Vary", "Access-Control-Request-Method")
+			h.Add("Vary", "Access-Control-Request-Headers")
+			method := r.Header.Get("Access-Control-Request-Method")
+			methods := p.AllowMethods
+			if len(methods) == 0 {
+				methods = defaultCORSMethods
+			}
+			reqHeaders := splitList(r.Header.Get("Access-Control-Request-Headers"))
+			switch {
+			case !allowed:
+				apierr.Write(w, http.StatusForbidden, "CORS: origin "+quoteHeader(origin)+" is not allowed")
+				return
+			case !containsFold(methods, method) || !rt.Allows(method):
+				apierr.Write(w, http.StatusForbidden, "CORS: method "+quoteHeader(method)+" is not allowed")
 				return
 			}
-			p := rt.CORS
-			h := w.Header()
-			h.Add("Vary", "Origin")
-			allowed := originAllowed(p, origin)
-			if isPreflight(r) {
-				h.Add("Vary", "Access-Control-Request-Method")
-				h.Add("Vary", "Access-Control-Request-Headers")
-				method := r.Header.Get("Access-Control-Request-Method")
-				methods := p.AllowMethods
-				if len(methods) == 0 {
-					methods = defaultCORSMethods
-				}
-				reqHeaders := splitList(r.Header.Get("Access-Control-Request-Headers"))
-				switch {
-				case !allowed:
-					apierr.Write(w, http.StatusForbidden, "CORS: origin "+quoteHeader(origin)+" is not allowed")
-					return
-				case !containsFold(methods, method) || !rt.Allows(method):
-					apierr.Write(w, http.StatusForbidden, "CORS: method "+quoteHeader(method)+" is not allowed")
-					return
-				}
-				headers := p.AllowHeaders
-				if len(headers) == 0 {
-					headers = defaultCORSHeaders
-				}
-				if !slices.Contains(headers, "*") {
-					for _, rh := range reqHeaders {
-						if !containsFold(headers, rh) {
-							apierr.Write(w, http.StatusForbidden, "CORS: header "+quoteHeader(rh)+" is not allowed")
-							return
-						}
+			headers := p.AllowHeaders
+			if len(headers) == 0 {
+				headers = defaultCORSHeaders
+			}
+			if !slices.Contains(headers, "*") {
+				for _, rh := range reqHeaders {
+					if !containsFold(headers, rh) {
+						apierr.Write(w, http.StatusForbidden, "CORS: header "+quoteHeader(rh)+" is not allowed")
+						return
 					}
 				}
-				setAllowOrigin(h, p, origin)
-				h.Set("Access-Control-Allow-Methods", strings.Join(methods, ", "))
-				if len(reqHeaders) > 0 {
-					h.Set("Access-Control-Allow-Headers", strings.Join(reqHeaders, ", "))
-				}
-				if p.MaxAge > 0 {
-					h.Set("Access-Control-Max-Age", strconv.Itoa(int(p.MaxAge.Seconds())))
-				}
-				w.WriteHeader(http.StatusNoContent)
-				return
 			}
-			if allowed {
-				setAllowOrigin(h, p, origin)
-				if len(p.ExposeHeaders) > 0 {
-					h.Set("Access-Control-Expose-Headers", strings.Join(p.ExposeHeaders, ", "))
-				}
+			setAllowOrigin(h, p, origin)
+			h.Set("Access-Control-Allow-Methods", strings.Join(methods, ", "))
+			if len(reqHeaders) > 0 {
+				h.Set("Access-Control-Allow-Headers", strings.Join(reqHeaders, ", "))
 			}
-			next.ServeHTTP(w, r)
-		})
-	}
+			if p.MaxAge > 0 {
+				h.Set("Access-Control-Max-Age", strconv.Itoa(int(p.MaxAge.Seconds())))
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if allowed {
+			setAllowOrigin(h, p, origin)
+			if len(p.ExposeHeaders) > 0 {
+				h.Set("Access-Control-Expose-Headers", strings.Join(p.ExposeHeaders, ", "))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func setAllowOrigin(h http.Header, p *config.CORS, origin string) {

@@ -6,9 +6,11 @@ package middleware
 
 import (
 	"context"
+	"net/http"
 	"sync/atomic"
 	"time"
 
+	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/route"
 )
 
@@ -76,4 +78,27 @@ func WithInfo(ctx context.Context, info *Info) context.Context {
 func InfoFrom(ctx context.Context) *Info {
 	i, _ := ctx.Value(infoKey{}).(*Info)
 	return i
+}
+
+// guard makes a layer that guards something (auth, rate limits): serve
+// gets the request's Info. Without route information the request is
+// refused with a 500 and serve never runs: such a layer fails closed,
+// never waving the request through.
+func guard(serve func(w http.ResponseWriter, r *http.Request, next http.Handler, info *Info)) func(http.Handler) http.Handler {
+	return layer(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		info := InfoFrom(r.Context())
+		if info == nil || info.Route == nil {
+			apierr.Write(w, http.StatusInternalServerError, "no route information; the request is refused")
+			return
+		}
+		serve(w, r, next, info)
+	})
+}
+
+// layer makes a layer of the onion from serve, which handles a request
+// given the next handler.
+func layer(serve func(w http.ResponseWriter, r *http.Request, next http.Handler)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(w, r, next) })
+	}
 }

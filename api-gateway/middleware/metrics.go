@@ -14,14 +14,12 @@ import (
 // route's name or "unmatched"; the service label is a service the gateway
 // resolved and looked up (never a raw path segment: see Info.Service).
 func Metrics(m *metrics.Metrics) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			m.Enter()
-			defer m.Leave()
-			defer observe(m, r)
-			next.ServeHTTP(w, r)
-		})
-	}
+	return layer(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		m.Enter()
+		defer m.Leave()
+		defer observe(m, r)
+		next.ServeHTTP(w, r)
+	})
 }
 
 func observe(m *metrics.Metrics, r *http.Request) {

@@ -78,31 +78,24 @@ func NewRateLimiter(maxBuckets int) *RateLimiter {
 // available. Every limited response carries X-RateLimit-Limit and
 // X-RateLimit-Remaining.
 func RateLimit(l *RateLimiter) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			info := InfoFrom(r.Context())
-			if info == nil || info.Route == nil {
-				apierr.Write(w, http.StatusInternalServerError, "no route information; the request is refused")
-				return
-			}
-			rl := info.Route.RateLimit
-			if rl == nil || rl.RPS <= 0 {
-				next.ServeHTTP(w, r)
-				return
-			}
-			ok, remaining, wait := l.take(bucketKey{info.Route.Name, LimitKey(rl.By, info)}, rl)
-			hd := w.Header()
-			hd.Set("X-RateLimit-Limit", strconv.FormatFloat(rl.RPS, 'f', -1, 64))
-			hd.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
-			if !ok {
-				secs := max(1, int(math.Ceil(wait.Seconds())))
-				hd.Set("Retry-After", strconv.Itoa(secs))
-				apierr.Write(w, http.StatusTooManyRequests, "rate limit exceeded; retry after "+strconv.Itoa(secs)+"s")
-				return
-			}
+	return guard(func(w http.ResponseWriter, r *http.Request, next http.Handler, info *Info) {
+		rl := info.Route.RateLimit
+		if rl == nil || rl.RPS <= 0 {
 			next.ServeHTTP(w, r)
-		})
-	}
+			return
+		}
+		ok, remaining, wait := l.take(bucketKey{info.Route.Name, LimitKey(rl.By, info)}, rl)
+		hd := w.Header()
+		hd.Set("X-RateLimit-Limit", strconv.FormatFloat(rl.RPS, 'f', -1, 64))
+		hd.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		if !ok {
+			secs := max(1, int(math.Ceil(wait.Seconds())))
+			hd.Set("Retry-After", strconv.Itoa(secs))
+			apierr.Write(w, http.StatusTooManyRequests, "rate limit exceeded; retry after "+strconv.Itoa(secs)+"s")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // LimitKey is the client a request counts against under by: the

@@ -17,28 +17,26 @@ import (
 // http.ErrAbortHandler is re-panicked: it is the deliberate way to abort a
 // response.
 func Recover(log *slog.Logger) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			defer func() {
-				v := recover()
-				if v == nil {
-					return
-				}
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				info := InfoFrom(r.Context())
-				id := ""
-				if info != nil {
-					id = info.RequestID
-				}
-				log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", v, "stack", string(debug.Stack()))
-				if info != nil && info.Writer.Started() {
-					panic(http.ErrAbortHandler) // the status is out: abort, never end the body cleanly
-				}
-				apierr.Write(w, http.StatusInternalServerError, "internal error; request id "+id)
-			}()
-			next.ServeHTTP(w, r)
-		})
-	}
+	return layer(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			info := InfoFrom(r.Context())
+			id := ""
+			if info != nil {
+				id = info.RequestID
+			}
+			log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", v, "stack", string(debug.Stack()))
+			if info != nil && info.Writer.Started() {
+				panic(http.ErrAbortHandler) // the status is out: abort, never end the body cleanly
+			}
+			apierr.Write(w, http.StatusInternalServerError, "internal error; request id "+id)
+		}()
+		next.ServeHTTP(w, r)
+	})
 }

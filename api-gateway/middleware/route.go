@@ -14,29 +14,27 @@ import (
 // with a CORS policy, whose layer answers it and never lets it further; on
 // any other route OPTIONS is a method like the others.
 func Route(table *route.Table) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := route.CheckPath(r.URL.Path); err != nil {
-				apierr.Write(w, http.StatusBadRequest, err.Error())
-				return
-			}
-			rt, ok := table.Match(r.URL.Path)
-			if !ok {
-				apierr.Write(w, http.StatusNotFound, "no route for "+quotePath(r.URL.Path))
-				return
-			}
-			if info := InfoFrom(r.Context()); info != nil {
-				info.Route = rt
-				info.Service = rt.Service
-			}
-			if !rt.Allows(r.Method) && !(isPreflight(r) && hasCORSPolicy(rt)) {
-				w.Header().Set("Allow", rt.Allow())
-				apierr.Write(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on route "+rt.Name)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+	return layer(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if err := route.CheckPath(r.URL.Path); err != nil {
+			apierr.Write(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		rt, ok := table.Match(r.URL.Path)
+		if !ok {
+			apierr.Write(w, http.StatusNotFound, "no route for "+quotePath(r.URL.Path))
+			return
+		}
+		if info := InfoFrom(r.Context()); info != nil {
+			info.Route = rt
+			info.Service = rt.Service
+		}
+		if !rt.Allows(r.Method) && !(isPreflight(r) && hasCORSPolicy(rt)) {
+			w.Header().Set("Allow", rt.Allow())
+			apierr.Write(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on route "+rt.Name)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func hasCORSPolicy(rt *route.Route) bool { return rt.CORS != nil && len(rt.CORS.AllowOrigins) > 0 }

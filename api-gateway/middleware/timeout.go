@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
+	"github.com/microlb/microlb/api-gateway/upstream"
 )
 
 // ErrTimeout is the cancellation cause when a route's timeout passes before
@@ -27,38 +28,36 @@ var ErrStreamTimeout = errors.New("route stream timeout")
 // and a started response ends where it is. The handlers watch the context,
 // so a timed-out upstream call is abandoned at once.
 func Timeout() func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			info := InfoFrom(r.Context())
-			if info == nil || info.Route == nil {
-				next.ServeHTTP(w, r)
-				return
-			}
-			rt := info.Route
-			ctx := newRouteCtx(r.Context(), info, rt.Timeout, rt.StreamTimeout)
-			defer ctx.cancel(nil)
-			if rt.Timeout > 0 {
-				info.Writer.ExtendDeadlineFor(rt.Timeout)
-			}
-			outer := w.Header().Clone() // what the outer layers set (request id, CORS)
-			next.ServeHTTP(w, r.WithContext(ctx))
-			ctx.stop()
-			// Ask the writer, not the context: the timer claims the response
-			// before it cancels, and the handler may return in between.
-			if info.Writer.settle() {
-				h := w.Header()
-				clear(h) // drop what the handler set for its own, unsent answer
-				maps.Copy(h, outer)
-				info.Writer.writeClaimed(func(w http.ResponseWriter) {
-					apierr.Write(w, http.StatusGatewayTimeout, "upstream did not answer within "+rt.Timeout.String())
-				})
-				return
-			}
-			if r.Context().Err() != nil {
-				info.Writer.setStatus(apierr.StatusClientClosed)
-			}
-		})
-	}
+	return layer(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		info := InfoFrom(r.Context())
+		if info == nil || info.Route == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rt := info.Route
+		ctx := newRouteCtx(r.Context(), info, rt.Timeout, rt.StreamTimeout)
+		defer ctx.cancel(nil)
+		if rt.Timeout > 0 {
+			info.Writer.ExtendDeadlineFor(rt.Timeout)
+		}
+		outer := w.Header().Clone() // what the outer layers set (request id, CORS)
+		next.ServeHTTP(w, r.WithContext(ctx))
+		ctx.stop()
+		// Ask the writer, not the context: the timer claims the response
+		// before it cancels, and the handler may return in between.
+		if info.Writer.settle() {
+			h := w.Header()
+			clear(h) // drop what the handler set for its own, unsent answer
+			maps.Copy(h, outer)
+			info.Writer.writeClaimed(func(w http.ResponseWriter) {
+				apierr.WriteError(w, upstream.Timeout(info.Service, rt.Timeout))
+			})
+			return
+		}
+		if r.Context().Err() != nil {
+			info.Writer.setStatus(apierr.StatusClientClosed)
+		}
+	})
 }
 
 // routeCtx is the context of a request under a route's deadlines: a

@@ -8,8 +8,11 @@ import (
 	"net/http"
 	"syscall"
 
+	merrors "go-micro.dev/v4/errors"
+
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/middleware"
+	"github.com/microlb/microlb/api-gateway/upstream"
 )
 
 // errorHandler answers a proxied request whose attempts all failed:
@@ -21,35 +24,36 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 	if a := attemptFrom(ctx); a != nil {
 		service = a.service
 	}
-	code, detail := classify(ctx, err, service)
-	if code == apierr.StatusClientClosed {
+	e := classify(ctx, err, service)
+	if e == nil {
 		return
 	}
-	if code >= 500 {
+	if e.Code >= 500 {
 		p.log.WarnContext(ctx, "proxy failed", "service", service, "error", err.Error())
 	}
-	apierr.Write(w, code, detail)
+	apierr.WriteError(w, e)
 }
 
-// classify maps a proxy error to a status and detail.
-func classify(ctx context.Context, err error, service string) (int, string) {
+// classify maps a proxy error to the client's answer, nil for a client that
+// left. The status and detail come from package upstream.
+func classify(ctx context.Context, err error, service string) *merrors.Error {
 	var ne net.Error
 	switch {
 	case ctx.Err() != nil && middleware.TimedOut(ctx):
-		return http.StatusGatewayTimeout, "upstream " + service + " timed out"
+		return upstream.Timeout(service, 0)
 	case ctx.Err() != nil:
-		return apierr.StatusClientClosed, ""
+		return nil
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
-		return http.StatusGatewayTimeout, "upstream " + service + " timed out"
+		return upstream.Timeout(service, 0)
 	}
 	if limit, ok := middleware.IsTooLarge(err); ok {
-		return http.StatusRequestEntityTooLarge, middleware.TooLarge(limit)
+		return apierr.New(http.StatusRequestEntityTooLarge, middleware.TooLarge(limit))
 	}
 	switch {
 	case refused(err):
-		return http.StatusBadGateway, "upstream " + service + " refused the connection"
+		return upstream.Refused(service)
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return http.StatusBadGateway, "upstream " + service + " reset the connection"
+		return upstream.Reset(service)
 	}
-	return http.StatusBadGateway, "upstream " + service + " failed"
+	return upstream.Failed(service, "")
 }

@@ -10,7 +10,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -27,6 +26,7 @@ import (
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/middleware"
 	"github.com/microlb/microlb/api-gateway/route"
+	"github.com/microlb/microlb/api-gateway/upstream"
 	"github.com/microlb/microlb/selector"
 )
 
@@ -187,15 +187,8 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, rt *route.Route, s
 	if err == nil {
 		node, err = next()
 	}
-	switch {
-	case errors.Is(err, gselector.ErrNotFound) && !configured && !p.sel.Watching(service):
-		apierr.Write(w, http.StatusNotFound, "unknown service "+service)
-		return
-	case errors.Is(err, gselector.ErrNotFound):
-		apierr.Write(w, http.StatusServiceUnavailable, "service "+service+" has no registered node")
-		return
-	case err != nil:
-		apierr.Write(w, http.StatusServiceUnavailable, "no healthy node for service "+service)
+	if err != nil {
+		apierr.WriteError(w, upstream.SelectError(service, err, configured || p.sel.Watching(service)))
 		return
 	}
 	a := &attempt{route: rt, service: service, next: next, node: node,

@@ -27,18 +27,13 @@ import (
 // failure threshold plus the requests already in flight, and once the same
 // node restarts and renews its registration it serves again.
 func TestKillOneOfThree(t *testing.T) {
-	agent := consultest.Start(t)
-	ps := startProducers(t, agent.Addr, 3)
-	waitRegistered(t, agent.Addr, "greeter", 3)
-	waitRegistered(t, agent.Addr, "greeter-http", 3)
-	g := startGateway(t, agent.Addr, "", nil)
+	_, ps, g := startCluster(t, "")
 
 	const workers = 4
 	l := startLoad(g.url, workers, 10*time.Millisecond, rpcTarget, httpTarget)
 	defer l.Stop()
 	victim := ps[0]
-	l.waitServed(t, victim.ID, time.Time{}, 10*time.Second)
-	l.waitServed(t, victim.HTTPID, time.Time{}, 10*time.Second)
+	l.waitServedBoth(t, victim, time.Time{}, 10*time.Second)
 
 	mark := len(g.logs.String())
 	killed := time.Now()
@@ -69,8 +64,7 @@ func TestKillOneOfThree(t *testing.T) {
 
 	restarted := time.Now()
 	victim.restart() // same node ids, same addresses
-	back := l.waitServed(t, victim.ID, restarted, 30*time.Second)
-	backHTTP := l.waitServed(t, victim.HTTPID, restarted, 30*time.Second)
+	back, backHTTP := l.waitServedBoth(t, victim, restarted, 30*time.Second)
 	l.waitRequests(100)
 	l.Stop()
 	l.report(t, "kill-9-one-of-three",
@@ -83,11 +77,7 @@ func TestKillOneOfThree(t *testing.T) {
 // deregister, grace, finish in-flight calls, exit 0; then start again as
 // the same node) under load on both routes: no request fails.
 func TestRollingRestart(t *testing.T) {
-	agent := consultest.Start(t)
-	ps := startProducers(t, agent.Addr, 3)
-	waitRegistered(t, agent.Addr, "greeter", 3)
-	waitRegistered(t, agent.Addr, "greeter-http", 3)
-	g := startGateway(t, agent.Addr, "", nil)
+	_, ps, g := startCluster(t, "")
 
 	l := startLoad(g.url, 4, 10*time.Millisecond, rpcTarget, httpTarget)
 	defer l.Stop()
@@ -117,11 +107,7 @@ func TestRollingRestart(t *testing.T) {
 // and the producer that started during the outage is picked once Consul is
 // back and it has registered.
 func TestConsulRestart(t *testing.T) {
-	agent := consultest.Start(t)
-	startProducers(t, agent.Addr, 3)
-	waitRegistered(t, agent.Addr, "greeter", 3)
-	waitRegistered(t, agent.Addr, "greeter-http", 3)
-	g := startGateway(t, agent.Addr, "", nil)
+	agent, _, g := startCluster(t, "")
 
 	l := startLoad(g.url, 4, 10*time.Millisecond, rpcTarget, httpTarget)
 	defer l.Stop()
@@ -138,8 +124,7 @@ func TestConsulRestart(t *testing.T) {
 	agent.Restart(t)
 	outage := time.Since(down)
 	back := time.Now()
-	l.waitServed(t, late.ID, back, 30*time.Second)
-	l.waitServed(t, late.HTTPID, back, 30*time.Second)
+	l.waitServedBoth(t, late, back, 30*time.Second)
 	lateAfter := time.Since(back)
 	waitFor(t, "/readyz ready again", 30*time.Second, func() bool { return ready.current() == "200 ready" })
 	l.waitRequests(100)
@@ -177,8 +162,7 @@ func TestClusterServerKilled(t *testing.T) {
 	election := time.Since(killed)
 	since := time.Now()
 	late := startProducer(t, prodServer)
-	l.waitServed(t, late.ID, since, 30*time.Second)
-	l.waitServed(t, late.HTTPID, since, 30*time.Second)
+	l.waitServedBoth(t, late, since, 30*time.Second)
 	lateAfter := time.Since(since)
 	time.Sleep(2 * time.Second) // two renewals of every registration
 	waitRegistered(t, gwServer, "greeter", 4)
@@ -200,8 +184,7 @@ func TestClusterServerKilled(t *testing.T) {
 func TestAllProducersDown(t *testing.T) {
 	agent := consultest.Start(t)
 	ps := startProducers(t, agent.Addr, 3, "--register_ttl", "3", "--grace", "0s")
-	waitRegistered(t, agent.Addr, "greeter", 3)
-	waitRegistered(t, agent.Addr, "greeter-http", 3)
+	waitBoth(t, agent.Addr, 3)
 	// The gateway's selector holds emptied services for 2 s instead of
 	// gateway.EmptyHold's 10 s, to keep the test short.
 	sel := selector.New(gselector.Registry(consul.NewRegistry(registry.Addrs(agent.Addr))), selector.WithEmptyHold(2*time.Second))
@@ -271,8 +254,7 @@ routes:
 	for _, p := range ps {
 		<-p.doneCh()
 	}
-	waitRegistered(t, agent.Addr, "greeter", 0)
-	waitRegistered(t, agent.Addr, "greeter-http", 0)
+	waitBoth(t, agent.Addr, 0)
 	held := check503()
 	check(10, 503)
 
@@ -305,8 +287,7 @@ routes:
 func TestSlowProducer(t *testing.T) {
 	agent := consultest.Start(t)
 	startProducer(t, agent.Addr, "--latency", "2s")
-	waitRegistered(t, agent.Addr, "greeter", 1)
-	waitRegistered(t, agent.Addr, "greeter-http", 1)
+	waitBoth(t, agent.Addr, 1)
 	// The log goes nowhere: 10,000 access lines kept in memory would be
 	// the test's own heap growth.
 	g := startGatewayLog(t, agent.Addr, "defaults: {timeout: 20ms, retries: 0}\n", nil, io.Discard)
@@ -397,8 +378,7 @@ func TestPanicThreshold(t *testing.T) {
 	agent := consultest.Start(t)
 	good := startProducer(t, agent.Addr)
 	badOnes := startProducers(t, agent.Addr, 2, "--fail_rate", "1")
-	waitRegistered(t, agent.Addr, "greeter", 3)
-	waitRegistered(t, agent.Addr, "greeter-http", 3)
+	waitBoth(t, agent.Addr, 3)
 	g := startGateway(t, agent.Addr, "", nil)
 
 	l := startLoad(g.url, 2, 10*time.Millisecond, rpcTarget, httpTarget)
@@ -453,18 +433,13 @@ func TestPanicThreshold(t *testing.T) {
 // timeouts count as failures (whichever deadline ended them), so the node is
 // ejected within a few seconds; after SIGCONT it serves again.
 func TestStoppedNode(t *testing.T) {
-	agent := consultest.Start(t)
-	ps := startProducers(t, agent.Addr, 3)
-	waitRegistered(t, agent.Addr, "greeter", 3)
-	waitRegistered(t, agent.Addr, "greeter-http", 3)
-	g := startGateway(t, agent.Addr, "defaults: {timeout: 2s, per_try_timeout: 300ms, retries: 2}\n", nil)
+	_, ps, g := startCluster(t, "defaults: {timeout: 2s, per_try_timeout: 300ms, retries: 2}\n")
 
 	const workers = 8
 	l := startLoad(g.url, workers, 5*time.Millisecond, rpcTarget, httpTarget)
 	defer l.Stop()
 	victim := ps[0]
-	l.waitServed(t, victim.ID, time.Time{}, 10*time.Second)
-	l.waitServed(t, victim.HTTPID, time.Time{}, 10*time.Second)
+	l.waitServedBoth(t, victim, time.Time{}, 10*time.Second)
 
 	victim.signal(syscall.SIGSTOP)
 	stopped := time.Now()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/gateway"
+	"github.com/microlb/microlb/internal/consultest"
 	"github.com/microlb/microlb/internal/testutil"
 	"github.com/microlb/microlb/selector"
 )
@@ -68,14 +68,7 @@ func startGatewayLog(t *testing.T, consulAddr, yaml string, sel *selector.Select
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	adm, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub, adm := testutil.Listen(t), testutil.Listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- g.Serve(ctx, pub, adm) }()
@@ -243,6 +236,13 @@ func (l *load) waitServed(t *testing.T, node string, since time.Time, timeout ti
 	return time.Since(since)
 }
 
+// waitServedBoth waits until p served a request since since on both of its
+// services, RPC and HTTP, and returns how long each took from since.
+func (l *load) waitServedBoth(t *testing.T, p *producer, since time.Time, timeout time.Duration) (rpc, http time.Duration) {
+	t.Helper()
+	return l.waitServed(t, p.ID, since, timeout), l.waitServed(t, p.HTTPID, since, timeout)
+}
+
 // waitRequests waits until at least n more requests than now were sent.
 func (l *load) waitRequests(n int64) {
 	target := l.sent.Load() + n
@@ -407,6 +407,25 @@ func registered(addr, service string) []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// waitBoth waits until both of the producers' services, greeter and
+// greeter-http, have exactly n passing nodes in the Consul agent at addr.
+func waitBoth(t *testing.T, addr string, n int) {
+	t.Helper()
+	waitRegistered(t, addr, "greeter", n)
+	waitRegistered(t, addr, "greeter-http", n)
+}
+
+// startCluster starts a Consul agent, three producers registered in it
+// (waiting until both their services have three passing nodes) and a
+// gateway over them configured by yaml.
+func startCluster(t *testing.T, yaml string) (*consultest.Agent, []*producer, *gw) {
+	t.Helper()
+	agent := consultest.Start(t)
+	ps := startProducers(t, agent.Addr, 3)
+	waitBoth(t, agent.Addr, 3)
+	return agent, ps, startGateway(t, agent.Addr, yaml, nil)
 }
 
 // waitRegistered waits until service has exactly n passing nodes in the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/middleware"
+	"github.com/microlb/microlb/api-gateway/upstream"
 )
 
 // go-micro's client error ids (go-micro.dev/v4@v4.11.0 client/rpc_client.go
@@ -100,13 +101,12 @@ func isCodecError(d string) bool {
 	return strings.Contains(d, "cannot unmarshal") || strings.Contains(d, "unknown field") || strings.Contains(d, "invalid value for")
 }
 
-// toHTTP maps a call error to the error the client gets. configured is true
-// when the route names the service (a missing service is then 503, not 404).
+// toHTTP maps a call error to the error the client gets; the statuses and
+// details of the gateway's side come from package upstream. configured is
+// true when the route names the service or the selector watched it (a
+// missing service is then 503, not 404).
 func toHTTP(ctx context.Context, err error, service, endpoint string, configured bool, timeout time.Duration) *merrors.Error {
-	timedOut := apierr.New(http.StatusGatewayTimeout, "upstream "+service+" timed out")
-	if timeout > 0 {
-		timedOut = apierr.New(http.StatusGatewayTimeout, "upstream did not answer within "+timeout.String())
-	}
+	timedOut := upstream.Timeout(service, timeout)
 	if ctx.Err() != nil {
 		if middleware.TimedOut(ctx) {
 			return timedOut
@@ -119,16 +119,13 @@ func toHTTP(ctx context.Context, err error, service, endpoint string, configured
 	c, me := classify(err)
 	switch c {
 	case classNotFound:
-		if configured {
-			return apierr.New(http.StatusServiceUnavailable, "service "+service+" has no registered node")
-		}
-		return apierr.New(http.StatusNotFound, "unknown service "+service)
+		return upstream.Missing(service, configured)
 	case classNoNode:
-		return apierr.New(http.StatusServiceUnavailable, "no healthy node for service "+service)
+		return upstream.NoHealthyNode(service)
 	case classRefused:
-		return apierr.New(http.StatusBadGateway, "upstream "+service+" refused the connection")
+		return upstream.Refused(service)
 	case classReset:
-		return apierr.New(http.StatusBadGateway, "upstream "+service+" failed: "+me.Detail)
+		return upstream.Failed(service, me.Detail)
 	case classTimeout:
 		return timedOut
 	case classNoMethod:

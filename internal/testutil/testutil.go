@@ -6,6 +6,7 @@ package testutil
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -70,4 +71,15 @@ func MustMicroError(t testing.TB, body string) *merrors.Error {
 		t.Fatalf("not a go-micro error: %q", body)
 	}
 	return e
+}
+
+// Listen returns a TCP listener on a free loopback port, failing t when
+// there is none.
+func Listen(t testing.TB) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

@@ -87,3 +87,10 @@ func TestMicroError(t *testing.T) {
 		})
 	}
 }
+
+func TestTable(t *testing.T) {
+	double := func(n int) []int { return []int{n, n} }
+	Table(t, "double", double,
+		Row("zero", 0, []int{0, 0}),
+		Row("two", 2, []int{2, 2}))
+}

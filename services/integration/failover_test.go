@@ -23,17 +23,25 @@ func TestFailover(t *testing.T) {
 	t.Run("kill -9 costs no failed call", func(t *testing.T) { testKill(t, agent) })
 }
 
+// startVictimRun starts three producers of service with equal weights and
+// a caller of four workers, and waits until the first producer, the victim,
+// served a call and the run has gone on for 300 ms more.
+func startVictimRun(t *testing.T, agent *consultest.Agent, service string) (*producer, *caller) {
+	t.Helper()
+	victim := startProducers(t, agent, service, 1, 1, 1)[0]
+	c := newCaller(t, agent, service)
+	c.start(4, 2*time.Millisecond)
+	c.waitServed(t, victim.ID, 5*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	return victim, c
+}
+
 // testDrain SIGTERMs a producer during a run: no call fails, the producer
 // drains in order and exits 0, still serves during its grace period, and is
 // not picked later than 1 s after its deregistration.
 func testDrain(t *testing.T, agent *consultest.Agent) {
 	const service = "greeter-drain"
-	ps := startProducers(t, agent, service, 1, 1, 1)
-	victim := ps[0]
-	c := newCaller(t, agent, service)
-	c.start(4, 2*time.Millisecond)
-	c.waitServed(t, victim.ID, 5*time.Second)
-	time.Sleep(300 * time.Millisecond)
+	victim, c := startVictimRun(t, agent, service)
 
 	victim.signal(syscall.SIGTERM)
 	deregistering := logTime(t, victim.waitLog("drain 1/4: deregistering "))
@@ -84,12 +92,7 @@ func testDrain(t *testing.T, agent *consultest.Agent) {
 // because Next moves on to another node and Mark ejects the dead one.
 func testKill(t *testing.T, agent *consultest.Agent) {
 	const service = "greeter-kill"
-	ps := startProducers(t, agent, service, 1, 1, 1)
-	victim := ps[0]
-	c := newCaller(t, agent, service)
-	c.start(4, 2*time.Millisecond)
-	c.waitServed(t, victim.ID, 5*time.Second)
-	time.Sleep(300 * time.Millisecond)
+	victim, c := startVictimRun(t, agent, service)
 
 	killed := time.Now()
 	victim.signal(syscall.SIGKILL)
