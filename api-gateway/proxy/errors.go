@@ -43,7 +43,7 @@ func classify(ctx context.Context, err error, service string) *merrors.Error {
 		return upstream.Timeout(service, 0)
 	case ctx.Err() != nil:
 		return nil
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+	case err == errPerTryTimeout, errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
 		return upstream.Timeout(service, 0)
 	}
 	if limit, ok := middleware.IsTooLarge(err); ok {

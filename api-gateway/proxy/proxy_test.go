@@ -193,6 +193,7 @@ func TestClassify(t *testing.T) {
 		{"route timeout", timedOutCtx(), io.EOF, 504, "upstream s timed out"},
 		{"deadline", context.Background(), fmt.Errorf("x: %w", context.DeadlineExceeded), 504, "upstream s timed out"},
 		{"net timeout", context.Background(), &net.OpError{Op: "read", Err: timeoutErr{}}, 504, "upstream s timed out"},
+		{"per-try timeout", context.Background(), errPerTryTimeout, 504, "upstream s timed out"},
 		{"body too large", context.Background(), &http.MaxBytesError{Limit: 16}, 413, "request body larger than 16 bytes"},
 		{"refused", context.Background(), &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, 502, "upstream s refused the connection"},
 		{"reset", context.Background(), &net.OpError{Op: "read", Err: syscall.ECONNRESET}, 502, "upstream s reset the connection"},
