@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -34,7 +35,8 @@ const errDropped = "dropped: too many in flight"
 // its own goroutine, until cfg.Duration has passed or ctx ends, and returns
 // the run's start and every request in schedule order. A Record's Start is
 // the scheduled time and its Latency runs from there to the end of the
-// answer, so time a request waited behind a late sender counts.
+// answer, so time a request waited behind a late sender counts. A non-2xx
+// answer's Err carries the go-micro error's detail, when it has one.
 func RunOpen(ctx context.Context, cfg OpenConfig) (time.Time, []Record) {
 	limit := cfg.MaxInFlight
 	if limit <= 0 {
@@ -93,17 +95,31 @@ func oneOpen(c *http.Client, cfg OpenConfig, t0 time.Time, at time.Duration) Rec
 	if cfg.ContentType != "" {
 		req.Header.Set("Content-Type", cfg.ContentType)
 	}
-	_, status, err := do(c, req)
+	body, status, err := do(c, req)
 	r.Latency = time.Since(sched)
 	switch {
 	case err != nil:
 		r.Err = shortErr(err)
 	case status/100 != 2:
 		r.Status, r.Err = status, "HTTP "+strconv.Itoa(status)
+		var e struct {
+			Detail string `json:"detail"`
+		}
+		if json.Unmarshal(body, &e) == nil && e.Detail != "" {
+			r.Err += ": " + trunc(e.Detail, 80)
+		}
 	default:
 		r.Status = status
 	}
 	return r
+}
+
+// trunc shortens s to at most n bytes, marking a cut with "…".
+func trunc(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // Tail is the latency and success of a set of requests.

@@ -15,7 +15,8 @@ func TestRunOpen(t *testing.T) {
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1)%10 == 0 {
-			http.Error(w, "no", http.StatusBadGateway)
+			w.WriteHeader(http.StatusBadGateway)
+			w.Write([]byte(`{"id":"go.micro.client","code":502,"detail":"no","status":"Bad Gateway"}`))
 			return
 		}
 		w.Write([]byte(`{}`))
@@ -32,8 +33,8 @@ func TestRunOpen(t *testing.T) {
 		}
 	}
 	s := SummariseTail(recs)
-	if s.Requests != 100 || s.Failed != 10 || s.ErrorKinds["HTTP 502"] != 10 || s.Success != 0.9 {
-		t.Fatalf("summary = %+v, want 100 requests, 10 failed with HTTP 502", s)
+	if s.Requests != 100 || s.Failed != 10 || s.ErrorKinds["HTTP 502: no"] != 10 || s.Success != 0.9 {
+		t.Fatalf("summary = %+v, want 100 requests, 10 failed with HTTP 502: no", s)
 	}
 }
 
