@@ -153,9 +153,9 @@ func (h *harness) tailRuns(base string, tm tailTiming, stalled *proc.Proc, a, b 
 		return err
 	}
 	b.Run = h.openLoop(urlB, tm.unequal)
-	h.logf("%s: (a) success %.2f%%, p99 %v (no fault %v), p99.9 %v; (b) p99 %v",
+	h.logf("%s: (a) success %.2f%%, p99 %v (no fault %v), p99.9 %v; (b) p99 %v; sent ≥ 10 ms late: %d, %d, %d",
 		a.Name, a.Run.Success*100, a.Run.P99.Round(time.Millisecond), nf.P99.Round(time.Millisecond),
-		a.Run.P999.Round(time.Millisecond), b.Run.P99.Round(time.Millisecond))
+		a.Run.P999.Round(time.Millisecond), b.Run.P99.Round(time.Millisecond), a.Run.Late, nf.Late, b.Run.Late)
 	return h.ctx.Err()
 }
 
@@ -165,7 +165,7 @@ func (h *harness) openLoop(url string, d time.Duration) report.TailFigures {
 		Rate: tailRate, Duration: d, Timeout: tailClientTO})
 	t := load.SummariseTail(recs)
 	return report.TailFigures{Requests: t.Requests, Failed: t.Failed, Success: t.Success, P50: t.P50, P99: t.P99, P999: t.P999,
-		Max: t.Max, Errors: t.ErrorKinds}
+		Max: t.Max, Late: t.Late, MaxLag: t.MaxLag, Errors: t.ErrorKinds}
 }
 
 // stallLoop starts stalling p: after lead, SIGSTOP for tailStall, SIGCONT

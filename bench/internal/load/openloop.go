@@ -63,10 +63,11 @@ func RunOpen(ctx context.Context, cfg OpenConfig) (time.Time, []Record) {
 			break
 		}
 		sent++
+		lag := time.Since(t0.Add(at))
 		select {
 		case sem <- struct{}{}:
 		default:
-			recs[i] = Record{Start: at, Err: errDropped}
+			recs[i] = Record{Start: at, Err: errDropped, Lag: lag}
 			continue
 		}
 		wg.Add(1)
@@ -74,6 +75,7 @@ func RunOpen(ctx context.Context, cfg OpenConfig) (time.Time, []Record) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			recs[i] = oneOpen(c, cfg, t0, at)
+			recs[i].Lag = lag
 		}()
 	}
 	wg.Wait()
@@ -122,9 +124,18 @@ func trunc(s string, n int) string {
 	return s[:n] + "…"
 }
 
+// LateThreshold is how late after its scheduled time a request may be
+// sent before Tail counts it as Late: a generator that falls behind (a
+// busy machine, its own GC) adds its lag to the latencies it records.
+const LateThreshold = 10 * time.Millisecond
+
 // Tail is the latency and success of a set of requests.
 type Tail struct {
 	Requests, Failed int64
+	// Late counts requests sent LateThreshold or more after their
+	// scheduled time; MaxLag is the most any was.
+	Late   int64
+	MaxLag time.Duration
 	// Success is the share of requests answered 2xx, 0..1.
 	Success float64
 	// Percentiles of every request's latency, failed ones included.
@@ -145,6 +156,10 @@ func SummariseTail(rs []Record) Tail {
 		}
 		lat = append(lat, r.Latency)
 		t.Max = max(t.Max, r.Latency)
+		t.MaxLag = max(t.MaxLag, r.Lag)
+		if r.Lag >= LateThreshold {
+			t.Late++
+		}
 	}
 	if t.Requests > 0 {
 		t.Success = float64(t.Requests-t.Failed) / float64(t.Requests)

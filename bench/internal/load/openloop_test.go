@@ -68,7 +68,7 @@ func TestSummariseTail(t *testing.T) {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	var rs []Record
 	for i := 1; i <= 1000; i++ {
-		r := Record{Latency: ms(i), Status: 200}
+		r := Record{Latency: ms(i), Status: 200, Lag: ms(i % 12)}
 		if i > 995 {
 			r = Record{Latency: ms(i), Err: "context deadline exceeded"}
 		}
@@ -78,7 +78,7 @@ func TestSummariseTail(t *testing.T) {
 	want := Tail{Requests: 1000, Failed: 5, Success: 0.995, P50: ms(500), P99: ms(990), P999: ms(999), Max: ms(1000)}
 	if got.Requests != want.Requests || got.Failed != want.Failed || got.Success != want.Success ||
 		got.P50 != want.P50 || got.P99 != want.P99 || got.P999 != want.P999 || got.Max != want.Max ||
-		got.ErrorKinds["context deadline exceeded"] != 5 {
+		got.ErrorKinds["context deadline exceeded"] != 5 || got.MaxLag != ms(11) || got.Late != 166 {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 	if empty := SummariseTail(nil); empty.Requests != 0 || empty.P99 != 0 || empty.Success != 0 {

@@ -58,8 +58,13 @@ type TailRow struct {
 // TailFigures are one open-loop run's figures; latencies count from each
 // request's scheduled start, and failed requests count at their failure.
 type TailFigures struct {
-	Requests, Failed    int64
-	Success             float64
+	Requests, Failed int64
+	Success          float64
+	// Late counts requests the generator sent 10 ms or more after their
+	// scheduled time (its own lag, included in their latency); MaxLag is
+	// the most any was.
+	Late                int64
+	MaxLag              time.Duration
 	P50, P99, P999, Max time.Duration
 	Errors              map[string]int64 `json:",omitempty"`
 }
@@ -143,18 +148,18 @@ func writeTail(b *strings.Builder, t *Tail) {
 		t.Rate, t.ClientTimeout)
 	if len(t.Stalled) > 0 {
 		fmt.Fprintf(b, "**(a) One of 10 stock mucp nodes stalling.** %s Runs of %v; the baseline is the same run without the fault (%v).\n\n", t.Fault, t.Duration, t.BaseDuration)
-		fmt.Fprintf(b, "| front door | settings | success | p50 | p99 | p99.9 | max | p99 without the fault | p99 ÷ no-fault | failures |\n|---|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(b, "| front door | settings | success | p50 | p99 | p99.9 | max | p99 without the fault | p99 ÷ no-fault | sent ≥ 10 ms late (run / no-fault) | failures |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range t.Stalled {
 			if r.Err != "" {
-				fmt.Fprintf(b, "| %s | %s | failed: %s | | | | | | | |\n", r.Name, r.Config, oneCell(r.Err))
+				fmt.Fprintf(b, "| %s | %s | failed: %s | | | | | | | | |\n", r.Name, r.Config, oneCell(r.Err))
 				continue
 			}
-			base := "—"
+			base, late := "—", lateCell(r.Run)
 			if r.Base != nil {
-				base = dur(r.Base.P99)
+				base, late = dur(r.Base.P99), late+" / "+lateCell(*r.Base)
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d %s |\n", r.Name, r.Config, pct3(r.Run.Success),
-				dur(r.Run.P50), dur(r.Run.P99), dur(r.Run.P999), dur(r.Run.Max), base, ratio(r.p99Ratio()), r.Run.Failed, kinds(r.Run.Errors))
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d %s |\n", r.Name, r.Config, pct3(r.Run.Success),
+				dur(r.Run.P50), dur(r.Run.P99), dur(r.Run.P999), dur(r.Run.Max), base, ratio(r.p99Ratio()), late, r.Run.Failed, kinds(r.Run.Errors))
 		}
 		if best, ok := t.bestDefault(); ok {
 			fmt.Fprintf(b, "\nBest strategy with default settings: %s — success %s (target ≥ 99.9 %%: %s), p99 %s of the no-fault run (target ≤ 2×: %s).\n",
@@ -165,14 +170,14 @@ func writeTail(b *strings.Builder, t *Tail) {
 	}
 	if len(t.Speeds) > 0 {
 		fmt.Fprintf(b, "**(b) Nodes of unequal speed.** %s Runs of %v.\n\n", t.Unequal, t.UnequalDuration)
-		fmt.Fprintf(b, "| front door | settings | success | p50 | p99 | p99.9 | max | failures |\n|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(b, "| front door | settings | success | p50 | p99 | p99.9 | max | sent ≥ 10 ms late | failures |\n|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range t.Speeds {
 			if r.Err != "" {
-				fmt.Fprintf(b, "| %s | %s | failed: %s | | | | | |\n", r.Name, r.Config, oneCell(r.Err))
+				fmt.Fprintf(b, "| %s | %s | failed: %s | | | | | | |\n", r.Name, r.Config, oneCell(r.Err))
 				continue
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %d %s |\n", r.Name, r.Config, pct3(r.Run.Success),
-				dur(r.Run.P50), dur(r.Run.P99), dur(r.Run.P999), dur(r.Run.Max), r.Run.Failed, kinds(r.Run.Errors))
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %d %s |\n", r.Name, r.Config, pct3(r.Run.Success),
+				dur(r.Run.P50), dur(r.Run.P99), dur(r.Run.P999), dur(r.Run.Max), lateCell(r.Run), r.Run.Failed, kinds(r.Run.Errors))
 		}
 		if v, ok := t.unequalRatio(); ok {
 			fmt.Fprintf(b, "\nrandom p99 ÷ leastloaded p99 = %s (target ≥ 3×: %s).\n", ratio(v), verdict(true, v >= tailUnequalTarget))
@@ -181,6 +186,16 @@ func writeTail(b *strings.Builder, t *Tail) {
 		}
 		b.WriteString("\n")
 	}
+}
+
+// lateCell is the share of f's requests the generator sent 10 ms or more
+// late, and the most any was: when it is large, the machine (not the
+// front door) made those requests slow.
+func lateCell(f TailFigures) string {
+	if f.Requests == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%s (max %s)", pct3(float64(f.Late)/float64(f.Requests)), dur(f.MaxLag))
 }
 
 // oneCell keeps s to one table cell.

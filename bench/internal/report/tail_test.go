@@ -84,7 +84,7 @@ func TestTailMarkdown(t *testing.T) {
 		Stalled: []TailRow{
 			{Name: "gw, leastloaded", Strategy: "leastloaded", Config: "defaults", Default: true, Base: &base,
 				Run: TailFigures{Requests: 1000, Failed: 2, Success: 0.998, P50: time.Millisecond, P99: 8 * time.Millisecond,
-					P999: time.Second, Max: time.Second, Errors: map[string]int64{"HTTP 504": 2}}},
+					P999: time.Second, Max: time.Second, Late: 10, MaxLag: 30 * time.Millisecond, Errors: map[string]int64{"HTTP 504": 2}}},
 			{Name: TailGoMicro, Err: "boom | pipe"},
 		},
 		Unequal: "1×, 2×, 4×.", Speeds: []TailRow{{Name: "gw, random", Strategy: "random", Default: true, Run: base}}}
@@ -92,7 +92,7 @@ func TestTailMarkdown(t *testing.T) {
 	writeTail(&b, tl)
 	for _, want := range []string{
 		"Open-loop load at 300 req/s",
-		"| gw, leastloaded | defaults | 99.80 % | 1.00 ms | 8.00 ms | 1.00 s | 1.00 s | 2.00 ms | 4.00× | 2 (2× HTTP 504) |",
+		"| gw, leastloaded | defaults | 99.80 % | 1.00 ms | 8.00 ms | 1.00 s | 1.00 s | 2.00 ms | 4.00× | 1.00 % (max 30 ms) / 0.00 % (max 0) | 2 (2× HTTP 504) |",
 		"| go-micro api (default selector) |  | failed: boom / pipe |",
 		"target ≥ 99.9 %: **missed**",
 		"target ≤ 2×: **missed**",
