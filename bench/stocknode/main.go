@@ -8,6 +8,10 @@
 //
 //	stocknode --server grpc --name grpcgreeter --address 127.0.0.1:9001 --registry_address 127.0.0.1:8500
 //
+// For the tail stage, --delay gives Hello a fixed service time and
+// --workers bounds how many Hellos are served at once (the rest wait in
+// line, like a node with that many CPU-bound workers).
+//
 // On SIGTERM or SIGINT it deregisters, stops its server and exits 0.
 package main
 
@@ -20,6 +24,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/go-micro/plugins/v4/registry/consul"
 	grpcs "github.com/go-micro/plugins/v4/server/grpc"
@@ -40,12 +45,18 @@ func main() {
 	name := flag.String("name", "stockgreeter", "registry service name")
 	addr := flag.String("address", "127.0.0.1:0", "listen address")
 	regAddr := flag.String("registry_address", "127.0.0.1:8500", "Consul HTTP address")
+	delay := flag.Duration("delay", 0, "service time of one Hello")
+	workers := flag.Int("workers", 0, "Hellos served at once, the rest queue (0: no limit)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("stocknode: ")
 	logger.DefaultLogger = logger.NewLogger(logger.WithLevel(logger.ErrorLevel))
 
-	srv, err := newServer(*kind, *name, *addr, consul.NewRegistry(registry.Addrs(*regAddr)))
+	if *delay < 0 || *workers < 0 {
+		fmt.Fprintln(os.Stderr, "stocknode: --delay and --workers must not be negative")
+		os.Exit(2)
+	}
+	srv, err := newServer(*kind, *name, *addr, consul.NewRegistry(registry.Addrs(*regAddr)), *delay, *workers)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "stocknode:", err)
 		os.Exit(2)
@@ -64,7 +75,8 @@ func main() {
 
 // newServer returns an unstarted stock go-micro server of kind "mucp" or
 // "grpc" that serves Greeter as service name on addr, registered in reg.
-func newServer(kind, name, addr string, reg registry.Registry) (server.Server, error) {
+// Each Hello takes delay, at most workers at once (0: no limit).
+func newServer(kind, name, addr string, reg registry.Registry, delay time.Duration, workers int) (server.Server, error) {
 	opts := []server.Option{
 		server.Name(name), server.Address(addr), server.Registry(reg),
 		server.Broker(broker.NewMemoryBroker()), // the greeter publishes nothing; no broker listener
@@ -78,7 +90,10 @@ func newServer(kind, name, addr string, reg registry.Registry) (server.Server, e
 	default:
 		return nil, fmt.Errorf("--server %q: want mucp or grpc", kind)
 	}
-	g := &node{id: name + "-" + srv.Options().Id}
+	g := &node{id: name + "-" + srv.Options().Id, delay: delay}
+	if workers > 0 {
+		g.slots = make(chan struct{}, workers)
+	}
 	if err := greeter.RegisterGreeterHandler(srv, g); err != nil {
 		return nil, err
 	}
@@ -90,12 +105,26 @@ func newServer(kind, name, addr string, reg registry.Registry) (server.Server, e
 
 // node implements greeter.GreeterHandler.
 type node struct {
-	id   string
-	addr func() string
+	id    string
+	addr  func() string
+	delay time.Duration // service time of one Hello
+	slots chan struct{} // nil, or one token per Hello being served
 }
 
-// Hello answers "Hello <name>" with the node's registry id and address.
-func (n *node) Hello(_ context.Context, req *greeter.HelloRequest, rsp *greeter.HelloResponse) error {
+// Hello answers "Hello <name>" with the node's registry id and address,
+// after waiting for a slot and then the node's delay.
+func (n *node) Hello(ctx context.Context, req *greeter.HelloRequest, rsp *greeter.HelloResponse) error {
+	if n.slots != nil {
+		select {
+		case n.slots <- struct{}{}:
+			defer func() { <-n.slots }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if n.delay > 0 {
+		time.Sleep(n.delay)
+	}
 	rsp.Message = "Hello " + req.Name
 	rsp.NodeId = n.id
 	rsp.Address = n.addr()

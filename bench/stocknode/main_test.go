@@ -36,7 +36,7 @@ func TestStockNode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
 			reg := registry.NewMemoryRegistry()
-			srv, err := newServer(tt.kind, "stocktest", "127.0.0.1:0", reg)
+			srv, err := newServer(tt.kind, "stocktest", "127.0.0.1:0", reg, 0, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,7 +85,27 @@ func TestStockNode(t *testing.T) {
 }
 
 func TestNewServerRejectsUnknownKind(t *testing.T) {
-	if _, err := newServer("http", "x", "127.0.0.1:0", registry.NewMemoryRegistry()); err == nil || err.Error() != `--server "http": want mucp or grpc` {
+	if _, err := newServer("http", "x", "127.0.0.1:0", registry.NewMemoryRegistry(), 0, 0); err == nil || err.Error() != `--server "http": want mucp or grpc` {
 		t.Fatalf("newServer(http) error = %v", err)
+	}
+}
+
+// TestHelloWaitsForASlot checks --workers: with every slot taken, Hello
+// waits, and gives up when its context ends; with a slot free it answers.
+func TestHelloWaitsForASlot(t *testing.T) {
+	n := &node{id: "n1", addr: func() string { return "a" }, slots: make(chan struct{}, 1)}
+	n.slots <- struct{}{} // another Hello is being served
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var rsp greeter.HelloResponse
+	if err := n.Hello(ctx, &greeter.HelloRequest{Name: "ann"}, &rsp); err != context.Canceled {
+		t.Fatalf("Hello with no free slot = %v, want context.Canceled", err)
+	}
+	<-n.slots
+	if err := n.Hello(context.Background(), &greeter.HelloRequest{Name: "ann"}, &rsp); err != nil || rsp.Message != "Hello ann" {
+		t.Fatalf("Hello = %+v, %v", &rsp, err)
+	}
+	if len(n.slots) != 0 {
+		t.Fatalf("%d slots still taken after Hello returned, want 0", len(n.slots))
 	}
 }

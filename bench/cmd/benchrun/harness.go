@@ -44,6 +44,7 @@ var stages = []stageDef{
 	{5, "propagation", (*harness).propagationStage},
 	{6, "stock", (*harness).stockStage},
 	{7, "timewait", (*harness).timeWaitStage},
+	{8, "tail", (*harness).tailStage},
 }
 
 // errSkip marks a stage whose inputs do not exist.

@@ -53,7 +53,7 @@ func parseFlags(args []string) options {
 	fs.StringVar(&o.out, "out", "", "results directory (default <repo>/bench/results)")
 	fs.StringVar(&o.work, "work", "", "scratch directory (default: a new temporary directory)")
 	fs.StringVar(&o.pgidFile, "pgid-file", "", "append each child's process group id here (for the shell's trap)")
-	stagesFlag := fs.String("stages", "1,2,3,4,5,6,7", "comma-separated stages to run")
+	stagesFlag := fs.String("stages", "1,2,3,4,5,6,7,8", "comma-separated stages to run")
 	fs.StringVar(&o.consul, "consul", "", "consul binary (default <repo>/bin/consul, then PATH)")
 	fs.StringVar(&o.wrk, "wrk", "wrk", "wrk binary")
 	fs.StringVar(&o.nginx, "nginx", "nginx", "nginx binary")

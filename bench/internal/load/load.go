@@ -42,6 +42,9 @@ type Record struct {
 	Node string
 	// Err describes a failure: "HTTP 502", or the transport error.
 	Err string
+	// Lag is how late after Start an open-loop request was sent (0 in
+	// closed-loop runs).
+	Lag time.Duration
 }
 
 // Failed reports whether the client saw an error: a transport error or a

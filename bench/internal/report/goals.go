@@ -23,6 +23,7 @@ func Goals(r *Results) []Goal {
 	g = append(g, failoverGoal(r.Failover))
 	g = append(g, propagationGoal(r.Propagation))
 	g = append(g, frontDoorGoals(r)...)
+	g = append(g, tailGoals(r.Tail)...)
 	return g
 }
 

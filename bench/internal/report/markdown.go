@@ -110,6 +110,8 @@ func writeStages(b *strings.Builder, r *Results) {
 			writePropagation(b, r.Propagation)
 		case "stock", timeWaitStageName:
 			writeFrontDoor(b, r, st.Name)
+		case tailStageName:
+			writeTail(b, r.Tail)
 		}
 	}
 }
@@ -123,6 +125,7 @@ func stageTitle(name string) string {
 		"propagation": "Registry propagation (Consul deregistration → last pick)",
 		"stock":       "HTTP → RPC to stock go-micro v4.11.0 services (mucp and gRPC)",
 		"timewait":    "No port exhaustion: tcp_tw_reuse=0, maximum load to one stock node",
+		"tail":        "Tail latency under a stalling node and under unequal nodes (open loop)",
 	}[name]
 }
 

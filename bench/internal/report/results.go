@@ -37,6 +37,7 @@ type Results struct {
 	Propagation []Propagation       `json:",omitempty"`
 	Stock       *Stock              `json:",omitempty"`
 	TimeWait    *TimeWait           `json:",omitempty"`
+	Tail        *Tail               `json:",omitempty"`
 }
 
 // Machine describes where the run happened.
