@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"syscall"
 
@@ -37,13 +36,12 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 // classify maps a proxy error to the client's answer, nil for a client that
 // left. The status and detail come from package upstream.
 func classify(ctx context.Context, err error, service string) *merrors.Error {
-	var ne net.Error
 	switch {
 	case ctx.Err() != nil && middleware.TimedOut(ctx):
 		return upstream.Timeout(service, 0)
 	case ctx.Err() != nil:
 		return nil
-	case err == errPerTryTimeout, errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+	case isTimeout(err):
 		return upstream.Timeout(service, 0)
 	}
 	if limit, ok := middleware.IsTooLarge(err); ok {

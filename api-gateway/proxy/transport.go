@@ -106,7 +106,10 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		retryDone := func() {}
-		if b := a.route.Budget; b != nil {
+		// Only a retry after a timeout takes from the budget; one after a
+		// refused or broken connection moves a request off a dead node
+		// (see rpc's retryAfter).
+		if b := a.route.Budget; b != nil && isTimeout(err) {
 			var ok bool
 			if ok, retryDone = b.TryRetry(); !ok {
 				return nil, err
@@ -125,6 +128,12 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Body = io.NopCloser(bytes.NewReader(a.body))
 		}
 	}
+}
+
+// isTimeout reports whether err ended an attempt by a deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return err == errPerTryTimeout || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // errPerTryTimeout ends an attempt that did not get its response headers

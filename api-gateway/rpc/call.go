@@ -56,7 +56,7 @@ func (h *Handler) unary(ctx context.Context, rt *route.Route, c *unaryCall, idem
 		done := noop
 		if i > 0 {
 			var ok bool
-			if ok, done = tryRetry(rt); !ok {
+			if ok, done = retryAfter(rt, last); !ok {
 				return nil, nil, last
 			}
 		}
@@ -74,6 +74,19 @@ func (h *Handler) unary(ctx context.Context, rt *route.Route, c *unaryCall, idem
 }
 
 func noop() {}
+
+// retryAfter decides whether a retry after err may go: one after a timeout
+// takes a share of the route's budget (the service may be overloaded, and a
+// retry adds load to it); one after a refused or broken connection is free,
+// because it only moves a request whose node is gone to a live one. So a
+// node that dies with many requests in flight costs none of them, while a
+// slow service does not get a retry storm.
+func retryAfter(rt *route.Route, err error) (bool, func()) {
+	if c, _ := classify(err); c == classRefused || c == classReset {
+		return true, noop
+	}
+	return tryRetry(rt)
+}
 
 // tryRetry takes a retry (or hedge) from the route's budget.
 func tryRetry(rt *route.Route) (bool, func()) {
@@ -150,7 +163,7 @@ func (h *Handler) hedged(ctx context.Context, rt *route.Route, c *unaryCall, nex
 			}
 			last = o.err
 			if ok, _ := retry(ctx, nil, retries, o.err); ok && retries < rt.Retries {
-				if ok, done := tryRetry(rt); ok && launch(done) {
+				if ok, done := retryAfter(rt, o.err); ok && launch(done) {
 					pending++
 					retries++
 				}

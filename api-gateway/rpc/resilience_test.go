@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -166,4 +167,29 @@ func nodeStats(h *Handler) []selector.NodeStats {
 		}
 	}
 	return nil
+}
+
+// TestRetryBudgetFreeForDeadNodes: a retry after a refused connection takes
+// nothing from the budget (it only moves a request off a dead node), so a
+// spent budget still lets it through.
+func TestRetryBudgetFreeForDeadNodes(t *testing.T) {
+	reg := registry.NewMemoryRegistry()
+	live := startStock(t, reg, "mucp", "live")
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close() // registered, but refuses connections: a node killed with -9
+	dead := &stockNode{id: "greeter-dead"}
+	if err := reg.Register(&registry.Service{Name: "greeter", Nodes: []*registry.Node{{Id: dead.id, Address: addr,
+		Metadata: map[string]string{"protocol": "mucp", "server": "mucp"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	h := newTestHandler(t, reg)
+	rt := &route.Route{Retries: 1, Timeout: 5 * time.Second, Budget: selector.NewRetryBudget(0, 0)}
+	node, err := callOn(t, h, rt, dead)
+	if err != nil || node != live.id {
+		t.Fatalf("got %q, %v; want %s to answer after the dead node refused", node, err, live.id)
+	}
 }
