@@ -105,11 +105,11 @@ const responseTooLargeID = "microlb.gateway.too_large"
 // carried a Timeout stays in the node's memory (its context and a copy of
 // its headers, about 2.5 KB) until the connection closes: 100,000 calls grew
 // a stock node from 25 MB to 224 MB, against 26.5 MB without the header.
-// Errors have
-// the shapes of go-micro's client (see classify): a dial failure is a
-// go.micro.client "connection error", a failure after the request left is a
-// go.micro.client.transport error, the context's end is a 408, and the
-// node's answer with Micro-Error is that error.
+//
+// Errors have the shapes of go-micro's client (see classify): a dial
+// failure is a go.micro.client "connection error", a failure after the
+// request left is a go.micro.client.transport error, the context's end is a
+// 408, and the node's answer with Micro-Error is that error.
 func (m *mucpTransport) call(ctx context.Context, addr string, c *unaryCall) ([]byte, error) {
 	id := m.prefix + strconv.FormatUint(m.seq.Add(1), 36)
 	req := &http.Request{
@@ -118,7 +118,7 @@ func (m *mucpTransport) call(ctx context.Context, addr string, c *unaryCall) ([]
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        make(http.Header, len(c.md)+9),
+		Header:        make(http.Header, len(c.md)+7),
 		ContentLength: int64(len(c.body)),
 		Host:          addr,
 	}
