@@ -7,7 +7,7 @@
 #    with its own config, pid and log paths), and bin/consul.
 # 2. Builds bench/cmd/benchrun into a scratch directory and runs it. benchrun
 #    builds the backends, go-micro's api, the gateway and the producer,
-#    runs the five stages and writes bench/results/latest.{md,json}
+#    runs the eight stages and writes bench/results/latest.{md,json}
 #    (--smoke: smoke.{md,json}, ~30 s, exits 1 if a stage whose inputs
 #    exist produced no numbers).
 # 3. Cleans up on exit, failure, Ctrl-C or SIGTERM: benchrun stops its own
