@@ -86,6 +86,16 @@ func (n *stockNode) Stream(ctx context.Context, req *greeter.HelloRequest, st gr
 func startStock(t testing.TB, reg registry.Registry, kind, id string) *stockNode {
 	t.Helper()
 	n := &stockNode{id: "greeter-" + id, remotes: map[string]int{}}
+	n.srv = serveGreeter(t, reg, kind, id, n)
+	n.addr = n.srv.Options().Address
+	return n
+}
+
+// serveGreeter serves h as node id of service greeter, registered in reg,
+// with unmodified go-micro v4.11.0: its mucp server over the HTTP transport
+// (kind "mucp") or the gRPC server plugin ("grpc"). It stops at cleanup.
+func serveGreeter(t testing.TB, reg registry.Registry, kind, id string, h greeter.GreeterHandler) server.Server {
+	t.Helper()
 	opts := []server.Option{
 		server.Name("greeter"), server.Id(id), server.Address("127.0.0.1:0"), server.Registry(reg),
 		server.Broker(broker.NewMemoryBroker()), server.RegisterTTL(time.Minute),
@@ -96,16 +106,14 @@ func startStock(t testing.TB, reg registry.Registry, kind, id string) *stockNode
 	} else {
 		srv = server.NewRPCServer(append(opts, server.Transport(transport.NewHTTPTransport()))...)
 	}
-	if err := greeter.RegisterGreeterHandler(srv, n); err != nil {
+	if err := greeter.RegisterGreeterHandler(srv, h); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	n.srv = srv
-	n.addr = srv.Options().Address
 	t.Cleanup(func() { srv.Stop() })
-	return n
+	return srv
 }
 
 // newTestHandler returns a handler over a fresh selector of reg.

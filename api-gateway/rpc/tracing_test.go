@@ -6,13 +6,9 @@ import (
 	"testing"
 	"time"
 
-	grpcs "github.com/go-micro/plugins/v4/server/grpc"
-	"go-micro.dev/v4/broker"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/registry"
 	gselector "go-micro.dev/v4/selector"
-	"go-micro.dev/v4/server"
-	"go-micro.dev/v4/transport"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -57,23 +53,7 @@ func (n *traceNode) traceparents() []string {
 func startTraceNode(t *testing.T, reg registry.Registry, kind, id string, delay time.Duration) *traceNode {
 	t.Helper()
 	n := &traceNode{id: "greeter-" + id, delay: delay}
-	opts := []server.Option{
-		server.Name("greeter"), server.Id(id), server.Address("127.0.0.1:0"), server.Registry(reg),
-		server.Broker(broker.NewMemoryBroker()), server.RegisterTTL(time.Minute),
-	}
-	var srv server.Server
-	if kind == "grpc" {
-		srv = grpcs.NewServer(opts...)
-	} else {
-		srv = server.NewRPCServer(append(opts, server.Transport(transport.NewHTTPTransport()))...)
-	}
-	if err := greeter.RegisterGreeterHandler(srv, n); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
+	serveGreeter(t, reg, kind, id, n)
 	return n
 }
 
