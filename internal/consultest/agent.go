@@ -50,8 +50,19 @@ type Agent struct {
 func Start(t testing.TB) *Agent {
 	t.Helper()
 	skipIfRequested(t)
-	bin := Binary(t)
-	a := &Agent{bin: bin, Dir: t.TempDir()}
+	return startAgent(t, "dev agent", func(p Ports) (string, []string) {
+		return "dev-" + fmt.Sprint(p.HTTP), []string{"-dev"}
+	})
+}
+
+// startAgent starts an agent of its own directory on free ports, with the
+// node name and extra flags that args gives for them, and waits until it
+// knows a leader; a port taken meanwhile is retried on other ports. It
+// registers a cleanup that kills it, and fails the test, naming what, with
+// the tail of the agent's log, when the agent does not come up.
+func startAgent(t testing.TB, what string, args func(Ports) (node string, extra []string)) *Agent {
+	t.Helper()
+	a := &Agent{bin: Binary(t), Dir: t.TempDir()}
 	t.Cleanup(a.Stop)
 	var err error
 	for range startTries {
@@ -59,7 +70,8 @@ func Start(t testing.TB) *Agent {
 		if ports, err = freePorts(); err != nil {
 			t.Fatalf("consultest: %v", err)
 		}
-		a.configure(ports, "dev-"+fmt.Sprint(ports.HTTP), "-dev")
+		node, extra := args(ports)
+		a.configure(ports, node, extra...)
 		if err = a.launch(); err == nil {
 			err = a.waitUntil(time.Now().Add(startTimeout), "a leader", a.hasLeader)
 		}
@@ -69,7 +81,7 @@ func Start(t testing.TB) *Agent {
 		a.Stop()
 	}
 	if err != nil {
-		t.Fatalf("consultest: starting consul dev agent: %v\n%s", err, a.logTail())
+		t.Fatalf("consultest: starting consul %s: %v\n%s", what, err, a.logTail())
 	}
 	return a
 }

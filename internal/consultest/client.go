@@ -1,10 +1,8 @@
 package consultest
 
 import (
-	"errors"
 	"fmt"
 	"testing"
-	"time"
 )
 
 // StartClient starts a consul client agent (not a server) on free
@@ -16,29 +14,11 @@ import (
 func (c *Cluster) StartClient(t testing.TB) *Agent {
 	t.Helper()
 	skipIfRequested(t)
-	a := &Agent{bin: Binary(t), Dir: t.TempDir()}
-	t.Cleanup(a.Stop)
-	var err error
-	for range startTries {
-		var ports Ports
-		if ports, err = freePorts(); err != nil {
-			t.Fatalf("consultest: %v", err)
-		}
+	return startAgent(t, "client agent", func(p Ports) (string, []string) {
 		extra := []string{"-retry-interval=200ms", "-hcl=" + clusterHCL}
 		for _, s := range c.Agents {
 			extra = append(extra, fmt.Sprintf("-retry-join=127.0.0.1:%d", s.Ports.SerfLAN))
 		}
-		a.configure(ports, fmt.Sprintf("client-%d", ports.HTTP), extra...)
-		if err = a.launch(); err == nil {
-			err = a.waitUntil(time.Now().Add(startTimeout), "a leader", a.hasLeader)
-		}
-		if !errors.Is(err, errPortClash) {
-			break
-		}
-		a.Stop()
-	}
-	if err != nil {
-		t.Fatalf("consultest: starting consul client agent: %v\n%s", err, a.logTail())
-	}
-	return a
+		return fmt.Sprintf("client-%d", p.HTTP), extra
+	})
 }

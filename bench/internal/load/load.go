@@ -5,7 +5,6 @@
 package load
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -85,28 +85,43 @@ func Run(ctx context.Context, cfg Config) (time.Time, []Record) {
 // counted as an error the harness caused.
 func one(c *http.Client, cfg Config, t0 time.Time) Record {
 	start := time.Now()
-	r := Record{Start: start.Sub(t0)}
-	req, err := http.NewRequest(cfg.Method, cfg.URL, bytes.NewReader([]byte(cfg.Body)))
+	r := send(context.Background(), c, cfg.Method, cfg.URL, cfg.ContentType, cfg.Body, start, false)
+	r.Start = start.Sub(t0)
+	return r
+}
+
+// send sends one request and records its outcome, with its latency counted
+// from since: a transport error, a non-2xx status (with the answer's
+// go-micro error detail when detail is set), or the serving node.
+func send(ctx context.Context, c *http.Client, method, url, contentType, body string, since time.Time, detail bool) Record {
+	var r Record
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	if err != nil {
 		r.Err = err.Error()
 		return r
 	}
-	if cfg.ContentType != "" {
-		req.Header.Set("Content-Type", cfg.ContentType)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
-	body, status, err := do(c, req)
-	r.Latency = time.Since(start)
+	answer, status, err := do(c, req)
+	r.Latency = time.Since(since)
 	switch {
 	case err != nil:
 		r.Err = shortErr(err)
 	case status/100 != 2:
 		r.Status, r.Err = status, "HTTP "+strconv.Itoa(status)
+		var e struct {
+			Detail string `json:"detail"`
+		}
+		if detail && json.Unmarshal(answer, &e) == nil && e.Detail != "" {
+			r.Err += ": " + trunc(e.Detail, 80)
+		}
 	default:
 		r.Status = status
 		var v struct {
 			NodeID string `json:"node_id"`
 		}
-		if json.Unmarshal(body, &v) == nil {
+		if json.Unmarshal(answer, &v) == nil {
 			r.Node = v.NodeID
 		}
 	}

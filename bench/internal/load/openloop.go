@@ -2,11 +2,8 @@ package load
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -83,36 +80,13 @@ func RunOpen(ctx context.Context, cfg OpenConfig) (time.Time, []Record) {
 }
 
 // oneOpen sends the request scheduled at t0+at, bounded by cfg.Timeout from
-// then.
+// then; its latency counts from then too.
 func oneOpen(c *http.Client, cfg OpenConfig, t0 time.Time, at time.Duration) Record {
 	sched := t0.Add(at)
-	r := Record{Start: at}
 	ctx, cancel := context.WithDeadline(context.Background(), sched.Add(cfg.Timeout))
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, cfg.Method, cfg.URL, strings.NewReader(cfg.Body))
-	if err != nil {
-		r.Err = err.Error()
-		return r
-	}
-	if cfg.ContentType != "" {
-		req.Header.Set("Content-Type", cfg.ContentType)
-	}
-	body, status, err := do(c, req)
-	r.Latency = time.Since(sched)
-	switch {
-	case err != nil:
-		r.Err = shortErr(err)
-	case status/100 != 2:
-		r.Status, r.Err = status, "HTTP "+strconv.Itoa(status)
-		var e struct {
-			Detail string `json:"detail"`
-		}
-		if json.Unmarshal(body, &e) == nil && e.Detail != "" {
-			r.Err += ": " + trunc(e.Detail, 80)
-		}
-	default:
-		r.Status = status
-	}
+	r := send(ctx, c, cfg.Method, cfg.URL, cfg.ContentType, cfg.Body, sched, true)
+	r.Start = at
 	return r
 }
 
