@@ -32,6 +32,9 @@ type Params struct {
 	Dir string
 	// Registry is the Consul HTTP address, Service the backends' name.
 	Registry, Service string
+	// Strategy, Timeout and Extra (YAML lines under defaults) tune the
+	// gateway's RPC route; Strategy defaults to roundrobin.
+	Strategy, Timeout, Extra string
 	// Root is true when running as root (nginx then keeps its workers
 	// as root, so they can use Dir).
 	Root bool

@@ -44,6 +44,10 @@ func TestRender(t *testing.T) {
 	if got, _ := Render("nginx.conf.tmpl", p); strings.Contains(got, "user ") {
 		t.Errorf("nginx config names a user when not root:\n%s", got)
 	}
+	p.Strategy, p.Timeout, p.Extra = "leastloaded", "1s", "  retries: 2\n"
+	if got, _ := Render("gateway-rpc.yaml.tmpl", p); !strings.Contains(got, "defaults:\n  strategy: leastloaded\n  timeout: 1s\n  retries: 2\n") {
+		t.Errorf("the tail stage's gateway config lacks its defaults:\n%s", got)
+	}
 }
 
 func TestWrite(t *testing.T) {

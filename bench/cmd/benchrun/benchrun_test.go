@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,14 +24,13 @@ func TestSmokeDefaults(t *testing.T) {
 }
 
 func TestFirstError(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"# github.com/x/y\n./a.go:3:2: undefined: z\n./a.go:4:2: more\n", "./a.go:3:2: undefined: z"},
-		{"no Go files in /work/main/api-gateway\n", "no Go files in /work/main/api-gateway"},
-		{"\n# only headers\n", ""},
-	}
-	for _, tt := range tests {
-		if got := firstError(tt.in); got != tt.want {
-			t.Errorf("firstError(%q) = %q, want %q", tt.in, got, tt.want)
+	for in, want := range map[string]string{
+		"# github.com/x/y\n./a.go:3:2: undefined: z\n./a.go:4:2: more\n": "./a.go:3:2: undefined: z",
+		"no Go files in /work/main/api-gateway\n":                        "no Go files in /work/main/api-gateway",
+		"\n# only headers\n": "",
+	} {
+		if got := firstError(in); got != want {
+			t.Errorf("firstError(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -56,5 +57,99 @@ func TestAnalyseFailover(t *testing.T) {
 	}
 	if g := analyseFailover(recs, nil, ms(1000), ms(500), t0); g.UnpickedKnown {
 		t.Fatal("no pick readings but UnpickedKnown")
+	}
+}
+
+func TestCPUMeter(t *testing.T) {
+	var none *cpuMeter
+	none.start()(10) // a nil meter measures nothing and does not panic
+
+	m := &cpuMeter{pid: os.Getpid()}
+	for range 2 {
+		done := m.start()
+		done(500)
+	}
+	u := m.use("t", "p")
+	if u.Requests != 1000 || u.Note != "" || u.CPU < 0 || u.PerRequest != u.CPU/1000 {
+		t.Fatalf("use = %+v, want 1000 requests, no note, CPU/1000 per request", u)
+	}
+
+	gone := &cpuMeter{pid: 1 << 30}
+	gone.start()(5)
+	if u := gone.use("t", "p"); u.Note == "" || u.Requests != 0 || u.PerRequest != 0 {
+		t.Fatalf("use of a gone process = %+v, want a note and no figures", u)
+	}
+}
+
+func TestTimeWaitOnPort(t *testing.T) {
+	const header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+	row := func(local, remote, st string) string {
+		return "   0: " + local + " " + remote + " " + st + " 00000000:00000000 03:00001544 00000000     0        0 0 3 0000000000000000\n"
+	}
+	// Port 8000 is 1F40.
+	tests := []struct {
+		name    string
+		table   string
+		want    int
+		wantErr bool
+	}{
+		{name: "empty", table: header, want: 0},
+		{name: "local and remote, IPv4", table: header +
+			row("0100007F:1F40", "0100007F:C350", "06") + // node side
+			row("0100007F:C351", "0100007F:1F40", "06") + // client side
+			row("0100007F:C352", "0100007F:1F40", "01") + // established: not counted
+			row("0100007F:1F40", "00000000:0000", "0A") + // listening: not counted
+			row("0100007F:C353", "0100007F:1F41", "06"), // another port
+			want: 2},
+		{name: "IPv6", table: header +
+			row("0000000000000000FFFF00000100007F:1F40", "0000000000000000FFFF00000100007F:D000", "06") +
+			row("00000000000000000000000001000000:9C40", "00000000000000000000000001000000:1F40", "06"),
+			want: 2},
+		{name: "bad address", table: header + row("0100007F", "0100007F:1F40", "06"), wantErr: true},
+		{name: "bad port", table: header + row("0100007F:XYZ", "0100007F:1F40", "06"), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := timeWaitOnPort([]byte(tt.table), 8000)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Fatalf("timeWaitOnPort = %d, %v; want %d, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestCountTimeWaitReadsProc(t *testing.T) {
+	if _, err := countTimeWait(1); err != nil {
+		t.Fatalf("countTimeWait: %v", err)
+	}
+}
+
+func TestParseRSS(t *testing.T) {
+	tests := []struct {
+		name, status string
+		want         int64
+		wantErr      string
+	}{
+		{name: "status", status: "Name:\tstocknode\nVmPeak:\t  1000 kB\nVmRSS:\t   24840 kB\nRssAnon:\t 100 kB\n", want: 24840 << 10},
+		{name: "no line", status: "Name:\tx\n", wantErr: "no VmRSS"},
+		{name: "no unit", status: "VmRSS:\t24840\n", wantErr: "bad line"},
+		{name: "not a number", status: "VmRSS:\tx kB\n", wantErr: "invalid syntax"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseRSS(tt.status)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseRSS error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("parseRSS = %d, %v; want %d", got, err, tt.want)
+			}
+		})
+	}
+	if n, err := procRSS(os.Getpid()); err != nil || n <= 0 {
+		t.Fatalf("procRSS(self) = %d, %v", n, err)
 	}
 }

@@ -16,14 +16,25 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/microlb/microlb/bench/internal/gobench"
 	"github.com/microlb/microlb/bench/internal/proc"
 	"github.com/microlb/microlb/bench/internal/report"
+	"github.com/microlb/microlb/bench/internal/sysload"
+	"github.com/microlb/microlb/bench/internal/wrk"
+	"github.com/microlb/microlb/internal/consultest"
 )
 
 func main() {
@@ -89,6 +100,10 @@ func (h *harness) all() (*report.Results, error) {
 	if err := h.buildAll(); err != nil {
 		return nil, err
 	}
+	var err error
+	if h.script, err = wrk.PostScript(h.o.work, rpcBody); err != nil {
+		return nil, err
+	}
 	h.logf("sampling the machine's load for %v before starting", h.o.idle)
 	res.Before = idleLoad(h.ctx, h.o.idle)
 	h.logf("before the run: machine %.0f%% busy", res.Before.Busy*100)
@@ -103,4 +118,287 @@ func (h *harness) all() (*report.Results, error) {
 	}
 	h.logf("all stages done in %v", time.Since(start).Round(100*time.Millisecond))
 	return res, nil
+}
+
+// harness is the state of one run.
+type harness struct {
+	o   options
+	g   *proc.Group
+	ctx context.Context
+	res *report.Results
+
+	bins    map[string]string // built binaries by name
+	missing map[string]string // why a binary is unavailable, by name
+	script  string            // wrk's Lua script that POSTs rpcBody
+	agent   *consulAgent
+	stage   atomic.Value // current stage's label (a string), for progress lines
+}
+
+// stageDef is one stage: its number, short name and body. The body fills
+// the harness's results and returns the stage's outcome.
+type stageDef struct {
+	id   int
+	name string
+	run  func(h *harness, st *report.Stage) error
+}
+
+var stages = []stageDef{
+	{1, "selector", (*harness).selectorStage},
+	{2, "proxy", (*harness).proxyStage},
+	{3, "rpc", (*harness).rpcStage},
+	{4, "failover", (*harness).failoverStage},
+	{5, "propagation", (*harness).propagationStage},
+	{6, "stock", (*harness).stockStage},
+	{7, "timewait", (*harness).timeWaitStage},
+	{8, "tail", (*harness).tailStage},
+}
+
+// errSkip marks a stage whose inputs do not exist.
+type errSkip struct{ reason string }
+
+func (e errSkip) Error() string { return e.reason }
+
+// skip returns an error that makes the stage "skipped: reason".
+func skip(format string, a ...any) error { return errSkip{fmt.Sprintf(format, a...)} }
+
+// runStage runs one stage with the load meter around it and records its
+// outcome. The processes a stage starts are stopped when it ends, except
+// Consul, which lives for the whole run.
+func (h *harness) runStage(sd stageDef) {
+	st := report.Stage{ID: sd.id, Name: sd.name, Status: report.StatusOK}
+	h.stage.Store(fmt.Sprintf("%d/%d %s", sd.id, len(stages), sd.name))
+	h.logf("start")
+	before := h.g.Pgids()
+	m := sysload.Start(h.g.Pgids)
+	err := sd.run(h, &st)
+	st.Load = m.Stop()
+	h.stopSince(before)
+	if err != nil && h.ctx.Err() != nil {
+		err = fmt.Errorf("interrupted")
+	}
+	var sk errSkip
+	switch {
+	case err == nil:
+	case errors.As(err, &sk):
+		st.Status, st.Reason = report.StatusSkipped, sk.reason
+	default:
+		st.Status, st.Reason = report.StatusFailed, oneLine(err.Error())
+		h.logf("FAILED: %v", err)
+	}
+	h.res.Stages = append(h.res.Stages, st)
+	h.logf("%s in %s", strings.ToUpper(st.Status), report.LoadNote(st.Load))
+	if st.Reason != "" && st.Status == report.StatusSkipped {
+		h.logf("skipped: %s", st.Reason)
+	}
+}
+
+// stopSince stops every process started after the snapshot before.
+func (h *harness) stopSince(before map[int]bool) {
+	stop := map[int]bool{}
+	for pgid := range h.g.Pgids() {
+		if !before[pgid] && (h.agent == nil || pgid != h.agent.Proc.Pid()) {
+			stop[pgid] = true
+		}
+	}
+	h.g.StopOnly(stop)
+}
+
+// consulAgent is the run's Consul dev agent.
+type consulAgent struct {
+	Addr string     // host:port of the HTTP API
+	Proc *proc.Proc // the agent's process
+}
+
+// Deregister removes the service instance id from the agent.
+func (a *consulAgent) Deregister(ctx context.Context, id string) error {
+	return consultest.Deregister(ctx, a.Addr, id)
+}
+
+// consul returns the run's Consul agent, starting it on first use: the
+// command line of internal/consultest, run in the harness's process group so
+// that the load meter counts it. It retries on fresh ports when a port was
+// taken in between.
+func (h *harness) consul() (*consulAgent, error) {
+	if h.agent != nil {
+		return h.agent, nil
+	}
+	h.logf("starting consul (%s)", h.o.consul)
+	var err error
+	for try := range 3 {
+		args, addr, aerr := consultest.DevArgs(h.o.consul, fmt.Sprintf("%s/consul-%d", h.o.work, try), "-log-level=warn")
+		if aerr != nil {
+			return nil, fmt.Errorf("consul: %w", aerr)
+		}
+		var p *proc.Proc
+		if p, err = h.g.Start(proc.Spec{Name: "consul", Bin: h.o.consul, Args: args}); err != nil {
+			break
+		}
+		err = proc.WaitReady(h.ctx, p, 30*time.Second, "consul leader", func() error {
+			if consultest.HasLeader(addr) {
+				return nil
+			}
+			return errors.New("no leader yet")
+		})
+		if err == nil {
+			h.agent = &consulAgent{Addr: addr, Proc: p}
+			h.logf("consul ready at %s", addr)
+			return h.agent, nil
+		}
+		p.Stop()
+		if !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
+	return nil, fmt.Errorf("consul: %w", err)
+}
+
+// logf prints one progress line, prefixed with the time and stage.
+func (h *harness) logf(format string, a ...any) {
+	label, _ := h.stage.Load().(string)
+	if label == "" {
+		label = "setup"
+	}
+	fmt.Fprintf(os.Stderr, "%s [%s] %s\n", time.Now().Format("15:04:05.0"), label, fmt.Sprintf(format, a...))
+}
+
+// oneLine keeps the first line of s, shortened, for tables.
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	s = strings.ReplaceAll(s, "|", "/")
+	if len(s) > 240 {
+		s = s[:240] + "…"
+	}
+	return s
+}
+
+func splitLines(s string) []string { return strings.Split(strings.TrimRight(s, "\n"), "\n") }
+
+// idleLoad measures the machine for d before anything starts.
+func idleLoad(ctx context.Context, d time.Duration) sysload.Load {
+	m := sysload.Start(func() map[int]bool { return nil })
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+	return m.Stop()
+}
+
+// machine describes this machine and checkout.
+func machine(repo string) report.Machine {
+	m := report.Machine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), CPU: "unknown CPU"}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = "Linux " + strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb float64
+		fmt.Sscanf(strings.TrimPrefix(string(b), "MemTotal:"), "%f", &kb)
+		m.MemGiB = kb / (1 << 20)
+	}
+	m.Commit = gitCommit(repo)
+	return m
+}
+
+// gitCommit returns the short HEAD commit, marked when the tree is dirty.
+func gitCommit(repo string) string {
+	out, err := runOut(repo, "git", "rev-parse", "--short", "HEAD")
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(out)
+	if st, err := runOut(repo, "git", "status", "--porcelain"); err == nil && strings.TrimSpace(st) != "" {
+		c += " with uncommitted changes"
+	}
+	return c
+}
+
+// writeResults writes <base>.md and .json into the results directory.
+func writeResults(o options, r *report.Results) error {
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	write := func(ext string, fn func(io.Writer) error) error {
+		p := filepath.Join(o.out, o.base()+ext)
+		f, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		if err := fn(f); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	if err := write(".md", func(w io.Writer) error { return report.Markdown(w, r) }); err != nil {
+		return err
+	}
+	return write(".json", func(w io.Writer) error { return report.JSON(w, r) })
+}
+
+// summary prints where the results went and the targets' verdicts.
+func (h *harness) summary(r *report.Results) {
+	h.stage.Store("done")
+	for _, st := range r.Stages {
+		line := fmt.Sprintf("stage %d %-11s %s", st.ID, st.Name, st.Status)
+		if st.Reason != "" {
+			line += ": " + st.Reason
+		}
+		h.logf("%s", line)
+	}
+	for _, g := range report.Goals(r) {
+		if g.Known {
+			verdict := "met"
+			if !g.Met {
+				verdict = "MISSED"
+			}
+			h.logf("target %-26s %-45s %s: %s", g.What, g.Target, verdict, g.Measured)
+		}
+	}
+	h.logf("results: %s", filepath.Join(h.o.out, h.o.base()+".md"))
+}
+
+// runOut runs a short command in dir and returns its output.
+func runOut(dir, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	return string(out), err
+}
+
+// selectorStage runs selector.BenchmarkSelect (every strategy and go-micro's
+// default selector at 3, 100 and 1000 nodes, in one run) and keeps the raw
+// output next to the results, for benchstat.
+func (h *harness) selectorStage(st *report.Stage) error {
+	args := []string{"test", "-run", "^$", "-bench", "^BenchmarkSelect$", "-benchmem",
+		"-count", fmt.Sprint(h.o.benchCount), "-benchtime", h.o.benchTime, "github.com/microlb/microlb/selector"}
+	h.logf("go %v", args)
+	out, err := h.g.Run(h.ctx, proc.Spec{Name: "go-test-bench", Bin: "go", Args: args, Dir: h.o.repo})
+	if err != nil {
+		return err
+	}
+	runs, err := gobench.Parse(out)
+	if err != nil {
+		return err
+	}
+	rows := gobench.SelectRows(gobench.Summarise(runs))
+	if len(rows) == 0 {
+		return fmt.Errorf("no BenchmarkSelect results in the output of go test")
+	}
+	h.res.Selector = rows
+	raw := filepath.Join(h.o.out, h.o.base()+"-selector.txt")
+	if err := os.WriteFile(raw, []byte(out), 0o644); err != nil {
+		return err
+	}
+	st.Notes = append(st.Notes, "raw `go test` output: `bench/results/"+filepath.Base(raw)+"` (benchstat reads it)")
+	for _, line := range splitLines(gobench.Text(rows)) {
+		h.logf("%s", line)
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/microlb/microlb/bench/internal/load"
 	"github.com/microlb/microlb/bench/internal/report"
+	"github.com/microlb/microlb/bench/peers"
 )
 
 // adminServices is the gateway's admin endpoint with per-node pick counters.
@@ -22,34 +23,27 @@ const pollEvery = 50 * time.Millisecond
 // reports the client's errors, when the gateway last picked the dead node,
 // and latency around the kill.
 func (h *harness) failoverStage(st *report.Stage) error {
-	if _, err := h.need(binProducer); err != nil {
+	if err := h.need(binProducer, binGateway); err != nil {
 		return err
 	}
-	if _, err := h.need(binGateway); err != nil {
-		return err
-	}
-	agent, err := h.consul()
+	ps, addrs, err := h.startProducers(3)
 	if err != nil {
 		return err
 	}
-	ps, err := h.startProducers(3, agent.Addr)
+	gw, url, admin, err := h.startGateway("gateway-rpc.yaml.tmpl", peers.Params{})
 	if err != nil {
 		return err
 	}
-	gw, addr, admin, err := h.startGateway("gateway-rpc.yaml.tmpl", agent.Addr)
+	nodes, err := h.waitHello(gw, report.NameGateway, url+rpcPath, 3)
 	if err != nil {
 		return err
 	}
-	nodes, err := h.waitRPC(gw, report.NameGateway, "http://"+addr, 3)
-	if err != nil {
-		return err
-	}
-	victim := ps[0]
-	ids := []string{victim.addr}
-	if id := nodes[victim.addr]; id != "" {
+	victim, victimAddr := ps[0], addrs[0]
+	ids := []string{victimAddr}
+	if id := nodes[victimAddr]; id != "" {
 		ids = append([]string{id}, ids...)
 	}
-	h.logf("%v of load from %d clients; kill -9 of producer %s at %v", h.o.failDur, h.o.failConns, victim.addr, h.o.killAt)
+	h.logf("%v of load from %d clients; kill -9 of producer %s at %v", h.o.failDur, h.o.failConns, victimAddr, h.o.killAt)
 
 	pollCtx, stopPoll := context.WithCancel(h.ctx)
 	var wg sync.WaitGroup
@@ -58,13 +52,13 @@ func (h *harness) failoverStage(st *report.Stage) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); picks, pollNote = pollPicks(pollCtx, "http://"+admin+adminServices, ids) }()
 	killed := make(chan time.Time, 1)
-	timer := time.AfterFunc(h.o.killAt, func() { killed <- time.Now(); victim.proc.Kill() })
+	timer := time.AfterFunc(h.o.killAt, func() { killed <- time.Now(); victim.Kill() })
 	// A read (GET, idempotent): a call in flight to the killed node fails
 	// with a reset, and the gateway retries it on another node (the
 	// route's default of one retry). A POST is not retried once it may
 	// have reached the node, so the same moment would cost client errors;
 	// a user wanting that for a POST sets retry_non_idempotent on its route.
-	t0, recs := load.Run(h.ctx, load.Config{Method: "GET", URL: "http://" + addr + rpcPath + rpcReadQuery,
+	t0, recs := load.Run(h.ctx, load.Config{Method: "GET", URL: url + rpcPath + rpcReadQuery,
 		Conns: h.o.failConns, Duration: h.o.failDur, Timeout: 5 * time.Second})
 	timer.Stop()
 	stopPoll()
@@ -82,7 +76,7 @@ func (h *harness) failoverStage(st *report.Stage) error {
 		return fmt.Errorf("the client completed no request")
 	}
 	f := analyseFailover(recs, picks, killAt.Sub(t0), h.o.window, t0)
-	f.Duration, f.Killed = h.o.failDur, victim.addr
+	f.Duration, f.Killed = h.o.failDur, victimAddr
 	if !f.UnpickedKnown {
 		f.UnpickedNote = pollNote
 	}
@@ -139,9 +133,7 @@ func pollPicks(ctx context.Context, url string, ids []string) ([]timedPicks, str
 			return out, note
 		case <-t.C:
 		}
-		rctx, cancel := context.WithTimeout(ctx, time.Second)
-		body, err := getBody(rctx, url)
-		cancel()
+		body, err := fetch("GET", url, "", time.Second)
 		at := time.Now()
 		if err != nil {
 			if ctx.Err() == nil {

@@ -3,15 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/microlb/microlb/bench/internal/load"
 	"github.com/microlb/microlb/bench/internal/proc"
 	"github.com/microlb/microlb/bench/internal/report"
+	"github.com/microlb/microlb/bench/peers"
 )
 
 // Registry names of the tail stage's stock nodes.
@@ -80,18 +78,11 @@ func (h *harness) tailConfigs() []tailConfig {
 // service times are 1×, 2× and 4×. Each gateway strategy and go-micro's
 // api is a row.
 func (h *harness) tailStage(st *report.Stage) error {
-	if _, err := h.need(binGateway); err != nil {
+	if err := h.need(binGateway); err != nil {
 		return err
 	}
-	tm := tailFull
-	if h.o.smoke {
-		tm = tailSmoke
-	}
-	agent, err := h.consul()
-	if err != nil {
-		return err
-	}
-	nodes, _, err := h.startTailNodes(tailService, agent.Addr, make([][]string, 10))
+	tm := map[bool]tailTiming{false: tailFull, true: tailSmoke}[h.o.smoke]
+	nodes, _, err := h.startStockNodes("mucp", tailService, make([][]string, 10)...)
 	if err != nil {
 		return err
 	}
@@ -99,7 +90,7 @@ func (h *harness) tailStage(st *report.Stage) error {
 	for _, d := range tailDelays {
 		slow = append(slow, []string{"--delay", d.String(), "--workers", fmt.Sprint(tailNodeWorkers)})
 	}
-	if _, _, err := h.startTailNodes(tailSlowService, agent.Addr, slow); err != nil {
+	if _, _, err := h.startStockNodes("mucp", tailSlowService, slow...); err != nil {
 		return err
 	}
 	stalled := nodes[0]
@@ -113,7 +104,7 @@ func (h *harness) tailStage(st *report.Stage) error {
 	h.logf("%.0f req/s open loop; 10 nodes for (a), 3 of unequal speed for (b)", tailRate)
 
 	for _, c := range h.tailConfigs() {
-		name, stop, base, err := h.startTailFrontDoor(c, agent.Addr)
+		name, stop, base, err := h.startTailFrontDoor(c)
 		a := report.TailRow{Name: name, Strategy: c.strategy, Config: c.label, Default: c.dflt}
 		b := a
 		if err == nil {
@@ -138,8 +129,7 @@ func (h *harness) tailStage(st *report.Stage) error {
 // tailRuns runs one front door's measurements at base (its URL prefix):
 // scenario (a) without and with the stall into a, scenario (b) into b.
 func (h *harness) tailRuns(base string, tm tailTiming, stalled *proc.Proc, a, b *report.TailRow) error {
-	urlA := base + "/" + tailService + "/Greeter/Hello"
-	urlB := base + "/" + tailSlowService + "/Greeter/Hello"
+	urlA, urlB := base+helloPath(tailService), base+helloPath(tailSlowService)
 	if tm.warmup > 0 {
 		h.openLoop(urlA, tm.warmup)
 		h.openLoop(urlB, tm.warmup)
@@ -207,85 +197,24 @@ func (h *harness) stallLoop(p *proc.Proc, lead, window time.Duration) func() {
 // startTailFrontDoor starts the front door of c and returns its row name,
 // a function that stops it, and its base URL, once it answers from every
 // node of both services.
-func (h *harness) startTailFrontDoor(c tailConfig, registry string) (string, func(), string, error) {
+func (h *harness) startTailFrontDoor(c tailConfig) (string, func(), string, error) {
 	name := report.TailGoMicro
 	var p *proc.Proc
-	var addr string
+	var base string
+	var err error
 	if c.strategy == "" {
-		addrs, err := proc.FreeAddrs(1)
-		if err != nil {
-			return name, func() {}, "", err
-		}
-		addr = addrs[0]
-		p, err = h.g.Start(proc.Spec{Name: "gomicroapi", Bin: h.bins[binGoMicroAPI], Env: []string{h.o.gomaxprocs()},
-			Args: []string{"--address", addr, "--registry_address", registry}})
-		if err != nil {
-			return name, func() {}, "", err
-		}
+		p, base, err = h.startGoMicroAPI()
 	} else {
 		name = "microlb api-gateway, " + c.strategy
-		var err error
-		if p, addr, err = h.startTailGateway(c, registry); err != nil {
-			return name, func() {}, "", err
-		}
+		p, base, _, err = h.startGateway("gateway-rpc.yaml.tmpl", peers.Params{Strategy: c.strategy, Timeout: tailGatewayTO.String(), Extra: c.extra})
 	}
-	base := "http://" + addr
+	if err != nil {
+		return name, func() {}, "", err
+	}
 	for svc, n := range map[string]int{tailService: 10, tailSlowService: len(tailDelays)} {
-		if err := h.waitHello(p, name, base+"/"+svc+"/Greeter/Hello", n); err != nil {
+		if _, err := h.waitHello(p, name, base+helloPath(svc), n); err != nil {
 			return name, p.Stop, "", err
 		}
 	}
 	return name, p.Stop, base, nil
-}
-
-// startTailGateway writes the gateway's configuration for c and starts it.
-func (h *harness) startTailGateway(c tailConfig, registry string) (*proc.Proc, string, error) {
-	dir, err := h.peerDir("gateway-tail-" + c.strategy)
-	if err != nil {
-		return nil, "", err
-	}
-	addrs, err := proc.FreeAddrs(2)
-	if err != nil {
-		return nil, "", err
-	}
-	conf := fmt.Sprintf("address: %s\nadmin_address: %s\nregistry: consul\nregistry_address: %s\nlog_level: error\n"+
-		"defaults:\n  strategy: %s\n  timeout: %v\n%s", addrs[0], addrs[1], registry, c.strategy, tailGatewayTO, c.extra)
-	path := filepath.Join(dir, "gateway.yaml")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		return nil, "", err
-	}
-	p, err := h.g.Start(proc.Spec{Name: "api-gateway", Bin: h.bins[binGateway], Dir: dir, Env: []string{h.o.gomaxprocs()},
-		Args: []string{"--config", path}})
-	if err != nil {
-		return nil, "", err
-	}
-	if err := h.waitReady(p, "gateway listening", proc.DialCheck(addrs[0])); err != nil {
-		p.Stop()
-		return nil, "", err
-	}
-	return p, addrs[0], nil
-}
-
-// startTailNodes starts one stock mucp node per entry of extra, each with
-// those extra flags, serving service name, and waits until each listens.
-func (h *harness) startTailNodes(name, registry string, extra [][]string) ([]*proc.Proc, []string, error) {
-	addrs, err := proc.FreeAddrs(len(extra))
-	if err != nil {
-		return nil, nil, err
-	}
-	var ps []*proc.Proc
-	for i, a := range addrs {
-		args := append([]string{"--server", "mucp", "--name", name, "--address", a, "--registry_address", registry}, extra[i]...)
-		p, err := h.g.Start(proc.Spec{Name: "stocknode-" + name, Bin: h.bins[binStockNode], Env: []string{h.o.gomaxprocs()}, Args: args})
-		if err != nil {
-			return nil, nil, err
-		}
-		ps = append(ps, p)
-	}
-	for i, p := range ps {
-		if err := h.waitReady(p, "stock node "+strings.Join(extra[i], " ")+" on "+addrs[i], proc.DialCheck(addrs[i])); err != nil {
-			return nil, nil, err
-		}
-	}
-	return ps, addrs, nil
 }

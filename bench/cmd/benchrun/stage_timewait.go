@@ -17,6 +17,7 @@ import (
 
 	"github.com/microlb/microlb/bench/internal/report"
 	"github.com/microlb/microlb/bench/internal/wrk"
+	"github.com/microlb/microlb/bench/peers"
 )
 
 // twReusePath is the sysctl net.ipv4.tcp_tw_reuse. 0 forbids reusing a
@@ -41,7 +42,7 @@ const (
 // once. The setting is restored when the stage ends, fails or is
 // interrupted. It is skipped when the setting cannot be written.
 func (h *harness) timeWaitStage(st *report.Stage) error {
-	if _, err := h.need(binGateway); err != nil {
+	if err := h.need(binGateway); err != nil {
 		return err
 	}
 	b, err := os.ReadFile(twReusePath)
@@ -58,11 +59,7 @@ func (h *harness) timeWaitStage(st *report.Stage) error {
 		d = timeWaitSmokeDuration
 	}
 
-	agent, err := h.consul()
-	if err != nil {
-		return err
-	}
-	nodes, addrs, err := h.startStockNodes("mucp", timeWaitService, 1, agent.Addr)
+	nodes, addrs, err := h.startStockNodes("mucp", timeWaitService, nil)
 	if err != nil {
 		return err
 	}
@@ -71,17 +68,13 @@ func (h *harness) timeWaitStage(st *report.Stage) error {
 	if err != nil {
 		return fmt.Errorf("stock node address %q: %w", addrs[0], err)
 	}
-	gw, gwAddr, _, err := h.startGateway("gateway-rpc.yaml.tmpl", agent.Addr)
+	gw, url, _, err := h.startGateway("gateway-rpc.yaml.tmpl", peers.Params{})
+	if err == nil {
+		url += helloPath(timeWaitService)
+		_, err = h.waitHello(gw, report.NameGateway, url, 1)
+	}
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
-	}
-	url := "http://" + gwAddr + "/" + timeWaitService + "/Greeter/Hello"
-	if err := h.waitHello(gw, report.NameGateway, url, 1); err != nil {
-		return fmt.Errorf("gateway: %w", err)
-	}
-	script, err := wrk.PostScript(h.o.work, rpcBody)
-	if err != nil {
-		return err
 	}
 
 	// From here on the setting is changed: restore it when the stage
@@ -135,7 +128,7 @@ func (h *harness) timeWaitStage(st *report.Stage) error {
 			}
 		}
 	}()
-	r, err := wrk.Run(h.ctx, h.g, h.o.wrk, "timewait", wrk.Load{URL: url, Threads: h.o.threads, Conns: h.o.conns, Duration: d, Script: script})
+	r, err := wrk.Run(h.ctx, h.g, h.o.wrk, "timewait", wrk.Load{URL: url, Threads: h.o.threads, Conns: h.o.conns, Duration: d, Script: h.script})
 	close(stop)
 	<-sampled
 	sample() // the sockets the run's last seconds left behind

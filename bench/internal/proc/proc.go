@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -250,4 +251,52 @@ func (p *Proc) LogTail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// FreeAddrs returns n distinct "127.0.0.1:port" addresses that were free a
+// moment ago.
+func FreeAddrs(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close() // held until all are picked, so they differ
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
+}
+
+// WaitReady polls ready every 50 ms until it returns nil, p exits, ctx ends
+// or timeout passes. Errors carry the tail of p's log.
+func WaitReady(ctx context.Context, p *Proc, timeout time.Duration, what string, ready func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		last := ready()
+		switch {
+		case last == nil:
+			return nil
+		case p.Exited():
+			return fmt.Errorf("%s exited before %s: %v\n%s", p.Name, what, last, p.LogTail(15))
+		case time.Now().After(deadline):
+			return fmt.Errorf("no %s after %v: %v\n%s", what, timeout, last, p.LogTail(15))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// DialCheck returns a readiness check that succeeds once addr accepts TCP.
+func DialCheck(addr string) func() error {
+	return func() error {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
 }

@@ -10,6 +10,26 @@ import (
 	"github.com/microlb/microlb/bench/internal/sysload"
 )
 
+// Target and selector names shared by the stages and the report.
+const (
+	NameDirect     = "direct"
+	NameGateway    = "microlb api-gateway"
+	NameNginx      = "nginx"
+	NameHAProxy    = "haproxy"
+	NameCaddy      = "caddy"
+	NameGoMicro    = "go-micro api"
+	NameMicrolb    = "microlb"
+	NameGoMicroSel = "go-micro default"
+	// Stage 6's targets: go-micro's api and microlb's gateway in front
+	// of stock go-micro v4.11.0 servers.
+	NameGoMicroStock = "go-micro api → stock mucp"
+	NameGatewayStock = "microlb api-gateway → stock mucp"
+	NameGatewayGRPC  = "microlb api-gateway → stock gRPC"
+	// TailGoMicro is stage 8's row of go-micro's api with its default
+	// selector.
+	TailGoMicro = "go-micro api (default selector)"
+)
+
 // Stage statuses.
 const (
 	StatusOK      = "ok"
@@ -121,4 +141,110 @@ type Propagation struct {
 	Censored int
 	Limit    time.Duration
 	P50, P99 time.Duration
+}
+
+// Stock is the "stock" stage's outcome: HTTP → RPC through go-micro's api
+// and microlb's gateway to stock go-micro v4.11.0 services (3 mucp nodes, 3
+// gRPC-server-plugin nodes), in alternated A/B pairs against the api.
+type Stock struct {
+	// Targets are the A/B results; the api → stock mucp is the base.
+	Targets []Target
+	// CPU is the serving process's CPU over each target's measured runs.
+	CPU []CPUUse
+	// Paths are the request paths checked to answer 200 through the
+	// gateway before measuring.
+	Paths []string
+}
+
+// CPUUse is the CPU time one process spent over the measured runs of one
+// target, from /proc/<pid>/stat (utime + stime), and the requests it served
+// in them.
+type CPUUse struct {
+	Target, Process string
+	CPU             time.Duration
+	Requests        int64
+	// PerRequest is CPU / Requests (0 when nothing was served).
+	PerRequest time.Duration
+	// Note says why CPU is unknown, when it is.
+	Note string `json:",omitempty"`
+}
+
+// TimeWait is the "timewait" stage's outcome: maximum load through the
+// gateway to one stock mucp node with net.ipv4.tcp_tw_reuse=0.
+type TimeWait struct {
+	// Duration is the load's length; Conns and Threads are wrk's.
+	Duration       time.Duration
+	Conns, Threads int
+	// Node is the stock node's address.
+	Node string
+	// TwReuse is the setting found before the stage, restored after it.
+	TwReuse string
+	// Requests is what wrk completed; Non2xx and SocketErrors its failures.
+	Requests, Non2xx, SocketErrors int64
+	RPS                            float64
+	P99                            time.Duration
+	// MaxTimeWait is the largest number of TIME_WAIT sockets with the
+	// node's port at either end, sampled every second (Samples times).
+	MaxTimeWait, Samples int
+	// NodeRSSBefore and NodeRSSAfter are the node's resident memory in
+	// bytes just before and after the load: go-micro v4.11.0's server
+	// keeps per-request state for as long as a connection stays open
+	// when the request carries a Timeout header (a defer inside
+	// ServeConn's loop), which connection reuse makes visible.
+	NodeRSSBefore, NodeRSSAfter int64
+}
+
+// Errors is every failed request.
+func (t *TimeWait) Errors() int64 { return t.Non2xx + t.SocketErrors }
+
+// Tail is the "tail" stage's outcome: open-loop load at a fixed rate
+// through each front door, (a) to 10 stock mucp nodes one of which is
+// stalled (SIGSTOP) again and again, and (b) to 3 nodes of unequal speed.
+type Tail struct {
+	// Rate is the offered load in requests/s; ClientTimeout bounds each
+	// request from its scheduled start.
+	Rate          float64
+	ClientTimeout time.Duration
+	// Fault says what the stall was; Duration and BaseDuration are the
+	// lengths of a faulted run and of its baseline without the fault.
+	Fault                  string
+	Duration, BaseDuration time.Duration
+	// Stalled are scenario (a)'s rows.
+	Stalled []TailRow
+	// Unequal describes scenario (b)'s nodes; UnequalDuration is a run's
+	// length; Speeds are its rows.
+	Unequal         string
+	UnequalDuration time.Duration
+	Speeds          []TailRow
+}
+
+// TailRow is one front door and configuration under one scenario.
+type TailRow struct {
+	// Name is "microlb api-gateway, <strategy>" or TailGoMicro;
+	// Strategy the gateway's strategy ("" for go-micro's api); Config
+	// the settings that differ from the defaults; Default is true when
+	// the gateway ran with its default timeouts and retries (only
+	// strategy and timeout set).
+	Name, Strategy, Config string
+	Default                bool
+	// Run is the measured run; Base the same run without the fault
+	// (scenario a only).
+	Run  TailFigures
+	Base *TailFigures `json:",omitempty"`
+	// Err says why the row has no numbers.
+	Err string `json:",omitempty"`
+}
+
+// TailFigures are one open-loop run's figures; latencies count from each
+// request's scheduled start, and failed requests count at their failure.
+type TailFigures struct {
+	Requests, Failed int64
+	Success          float64
+	// Late counts requests the generator sent 10 ms or more after their
+	// scheduled time (its own lag, included in their latency); MaxLag is
+	// the most any was.
+	Late                int64
+	MaxLag              time.Duration
+	P50, P99, P999, Max time.Duration
+	Errors              map[string]int64 `json:",omitempty"`
 }

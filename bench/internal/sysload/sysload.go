@@ -4,6 +4,7 @@
 package sysload
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -68,27 +69,63 @@ func OwnCPU(pgids map[int]bool) time.Duration {
 		if err != nil {
 			continue
 		}
-		// Fields after the parenthesised command name: state ppid pgrp ...
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 15 {
-			continue
-		}
-		pgrp, _ := strconv.Atoi(f[2])
-		if !pgids[pgrp] {
-			continue
-		}
-		for _, v := range f[11:15] { // utime stime cutime cstime
-			n, _ := strconv.ParseInt(v, 10, 64)
-			d += time.Duration(n) * clockTick
+		if f, err := statFields(string(b), 15); err == nil && pgids[atoi(f[2])] {
+			d += ticks(f[11:15]) // utime stime cutime cstime
 		}
 	}
 	return d
 }
+
+// ProcCPU returns the user + system CPU time of process pid (all its
+// threads) from /proc/<pid>/stat.
+func ProcCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(b))
+}
+
+// parseStatCPU reads utime + stime from the text of /proc/<pid>/stat.
+func parseStatCPU(stat string) (time.Duration, error) {
+	f, err := statFields(stat, 13)
+	if err != nil {
+		return 0, err
+	}
+	for _, v := range f[11:13] {
+		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			return 0, fmt.Errorf("/proc stat: %w", err)
+		}
+	}
+	return ticks(f[11:13]), nil
+}
+
+// statFields returns the fields of a /proc/<pid>/stat text after the
+// command name, which is in parentheses and may hold spaces: state is the
+// first, pgrp the 3rd, utime the 12th and stime the 13th. It wants at
+// least n of them.
+func statFields(stat string, n int) ([]string, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("/proc stat %.60q: no command name", stat)
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < n {
+		return nil, fmt.Errorf("/proc stat %.60q: %d fields after the name", stat, len(f))
+	}
+	return f, nil
+}
+
+// ticks adds up CPU times given in clock ticks.
+func ticks(vs []string) time.Duration {
+	var d time.Duration
+	for _, v := range vs {
+		d += time.Duration(atoi(v)) * clockTick
+	}
+	return d
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
 func tv(t syscall.Timeval) time.Duration {
 	return time.Duration(t.Sec)*time.Second + time.Duration(t.Usec)*time.Microsecond
