@@ -97,8 +97,8 @@ func analyseFailover(recs []load.Record, picks []timedPicks, killAt, window time
 	before := load.Summarise(recs, 0, killAt)
 	event := load.Summarise(recs, killAt, killAt+window)
 	after := load.Summarise(recs, killAt, math.MaxInt64)
-	f := &report.Failover{KillAt: killAt, Window: window, Requests: all.Requests, Errors: all.Errors,
-		ErrorsAfterKill: after.Errors, P99Before: before.P99, P99Event: event.P99, P99All: all.P99,
+	f := &report.Failover{KillAt: killAt, Window: window, Requests: all.Requests, Errors: all.Failed,
+		ErrorsAfterKill: after.Failed, P99Before: before.P99, P99Event: event.P99, P99All: all.P99,
 		MaxEvent: event.Max, NodesBefore: before.Nodes, NodesAfter: after.Nodes, ErrorKinds: all.ErrorKinds}
 	var samples []load.PickSample
 	for _, p := range picks {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/microlb/microlb/bench/internal/report"
+	"github.com/microlb/microlb/bench/internal/sysload"
 	"github.com/microlb/microlb/bench/internal/wrk"
 	"github.com/microlb/microlb/bench/peers"
 )
@@ -111,7 +112,7 @@ func (h *harness) timeWaitStage(st *report.Stage) error {
 			h.logf("%d s: %d TIME_WAIT on port %d (max %d)", tw.Samples, n, port, tw.MaxTimeWait)
 		}
 	}
-	if tw.NodeRSSBefore, err = procRSS(nodes[0].Pid()); err != nil {
+	if tw.NodeRSSBefore, err = sysload.ProcRSS(nodes[0].Pid()); err != nil {
 		return err
 	}
 	stop, sampled := make(chan struct{}), make(chan struct{})
@@ -138,7 +139,7 @@ func (h *harness) timeWaitStage(st *report.Stage) error {
 	if sampleErr != nil {
 		return fmt.Errorf("counting TIME_WAIT: %w", sampleErr)
 	}
-	if tw.NodeRSSAfter, err = procRSS(nodes[0].Pid()); err != nil {
+	if tw.NodeRSSAfter, err = sysload.ProcRSS(nodes[0].Pid()); err != nil {
 		return err
 	}
 	tw.Requests, tw.RPS, tw.P99 = r.Requests, r.RPS, r.P99
@@ -159,36 +160,6 @@ func restorePending() {
 	if f := pendingRestore.Load(); f != nil {
 		(*f)()
 	}
-}
-
-// procRSS returns the resident memory of process pid, in bytes, from the
-// VmRSS line of /proc/<pid>/status.
-func procRSS(pid int) (int64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, err
-	}
-	return parseRSS(string(b))
-}
-
-// parseRSS reads "VmRSS:	  24840 kB" from the text of /proc/<pid>/status.
-func parseRSS(status string) (int64, error) {
-	for _, l := range strings.Split(status, "\n") {
-		v, ok := strings.CutPrefix(l, "VmRSS:")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(v)
-		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("/proc status: bad line %q", l)
-		}
-		kb, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc status: %w", err)
-		}
-		return kb << 10, nil
-	}
-	return 0, fmt.Errorf("/proc status: no VmRSS line")
 }
 
 // writeSysctl writes value to the /proc/sys file path.

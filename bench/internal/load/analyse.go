@@ -1,16 +1,28 @@
 package load
 
 import (
-	"math"
+	"encoding/json"
+	"slices"
 	"time"
-
-	"github.com/microlb/microlb/bench/internal/pairs"
 )
+
+// LateThreshold is how late after its scheduled time a request may be
+// sent before Summarise counts it as Late: a generator that falls behind (a
+// busy machine, its own GC) adds its lag to the latencies it records.
+const LateThreshold = 10 * time.Millisecond
 
 // Summary describes a set of requests.
 type Summary struct {
-	Requests, Errors int64
-	P50, P99, Max    time.Duration
+	Requests, Failed int64
+	// Success is the share of requests answered 2xx, 0..1.
+	Success float64
+	// Late counts requests sent LateThreshold or more after their
+	// scheduled time (open loop); MaxLag is the most any was.
+	Late   int64
+	MaxLag time.Duration
+	// Nearest-rank percentiles of every request's latency, failed ones
+	// included.
+	P50, P99, P999, Max time.Duration
 	// Nodes counts successful answers per serving node.
 	Nodes map[string]int64
 	// ErrorKinds counts failures by Record.Err.
@@ -22,31 +34,40 @@ type Summary struct {
 // caused by an event falls after the event.
 func Summarise(rs []Record, from, to time.Duration) Summary {
 	s := Summary{Nodes: map[string]int64{}, ErrorKinds: map[string]int64{}}
-	var lat []float64
+	var lat []time.Duration
 	for _, r := range rs {
 		if end := r.Start + r.Latency; end < from || end >= to {
 			continue
 		}
 		s.Requests++
 		if r.Failed() {
-			s.Errors++
+			s.Failed++
 			s.ErrorKinds[r.Err]++
 		} else if r.Node != "" {
 			s.Nodes[r.Node]++
 		}
-		lat = append(lat, float64(r.Latency))
-		s.Max = max(s.Max, r.Latency)
+		lat = append(lat, r.Latency)
+		s.Max, s.MaxLag = max(s.Max, r.Latency), max(s.MaxLag, r.Lag)
+		if r.Lag >= LateThreshold {
+			s.Late++
+		}
 	}
-	s.P50 = dur(pairs.Percentile(lat, 50))
-	s.P99 = dur(pairs.Percentile(lat, 99))
+	if s.Requests > 0 {
+		s.Success = float64(s.Requests-s.Failed) / float64(s.Requests)
+	}
+	slices.Sort(lat)
+	s.P50, s.P99, s.P999 = rank(lat, 500), rank(lat, 990), rank(lat, 999)
 	return s
 }
 
-func dur(v float64) time.Duration {
-	if math.IsNaN(v) {
+// rank is the nearest-rank percentile of the sorted lat, given in tenths
+// of a percent (999 for p99.9), in integers so that p99.9 of 1000 values
+// is the 999th; 0 when lat is empty.
+func rank(lat []time.Duration, perMille int) time.Duration {
+	if len(lat) == 0 {
 		return 0
 	}
-	return time.Duration(v)
+	return lat[max((len(lat)*perMille+999)/1000, 1)-1]
 }
 
 // PickSample is a reading of a node's pick counter at a time since the run's
@@ -70,4 +91,33 @@ func LastPick(samples []PickSample, from time.Duration) (last time.Duration, pic
 		}
 	}
 	return last, picks, ok
+}
+
+// FindPicks reads the gateway's /admin/api/services document and returns
+// the pick counter of the node whose id or address is node: the sum of its
+// picks per strategy.
+func FindPicks(doc []byte, node string) (int64, bool) {
+	var v struct {
+		Services []struct {
+			Nodes []struct {
+				ID, Address string
+				Picks       map[string]int64
+			}
+		}
+	}
+	if json.Unmarshal(doc, &v) != nil {
+		return 0, false
+	}
+	for _, s := range v.Services {
+		for _, n := range s.Nodes {
+			if n.ID == node || n.Address == node {
+				var sum int64
+				for _, c := range n.Picks {
+					sum += c
+				}
+				return sum, n.Picks != nil
+			}
+		}
+	}
+	return 0, false
 }

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -11,53 +12,17 @@ import (
 )
 
 func TestFindPicks(t *testing.T) {
+	const doc = `{"services":[{"name":"greeter","nodes":[{"id":"a","address":"127.0.0.1:1","picks":{"roundrobin":7,"random":1}},` +
+		`{"id":"b","address":"127.0.0.1:2","picks":{"roundrobin":9}},{"id":"c","health":"ejected"}]}]}`
 	tests := []struct {
-		name   string
-		doc    string
-		node   string
-		want   int64
-		wantOK bool
+		name, doc, node string
+		want            int64
+		wantOK          bool
 	}{
-		{
-			name:   "microlb admin: picks per strategy, by id",
-			doc:    `{"services":[{"name":"greeter","nodes":[{"id":"a","address":"127.0.0.1:1","picks":{"roundrobin":7,"random":1}},{"id":"b","address":"127.0.0.1:2","picks":{"roundrobin":9}}]}]}`,
-			node:   "b",
-			want:   9,
-			wantOK: true,
-		},
-		{
-			name:   "by address",
-			doc:    `{"services":[{"nodes":[{"id":"a","address":"127.0.0.1:1","picks":{"roundrobin":7,"random":1}}]}]}`,
-			node:   "127.0.0.1:1",
-			want:   8,
-			wantOK: true,
-		},
-		{
-			name:   "a plain number",
-			doc:    `[{"node":"x","pick_count":12}]`,
-			node:   "x",
-			want:   12,
-			wantOK: true,
-		},
-		{
-			name:   "nested counters",
-			doc:    `{"nodes":[{"id":"x","stats":{"picks":3}}]}`,
-			node:   "x",
-			want:   3,
-			wantOK: true,
-		},
-		{
-			name:   "service name does not count as the node",
-			doc:    `{"name":"x","picks":5,"nodes":[]}`,
-			node:   "y",
-			wantOK: false,
-		},
-		{
-			name:   "node without counters",
-			doc:    `{"nodes":[{"id":"x","health":"ejected"}]}`,
-			node:   "x",
-			wantOK: false,
-		},
+		{name: "picks per strategy, by id", doc: doc, node: "b", want: 9, wantOK: true},
+		{name: "by address", doc: doc, node: "127.0.0.1:1", want: 8, wantOK: true},
+		{name: "service name does not count as the node", doc: doc, node: "greeter"},
+		{name: "node without counters", doc: doc, node: "c"},
 		{name: "not JSON", doc: `<html>`, node: "x"},
 	}
 	for _, tt := range tests {
@@ -104,11 +69,11 @@ func TestSummarise(t *testing.T) {
 		{Start: ms(120), Latency: ms(5), Status: 200, Node: "a"},
 	}
 	before := Summarise(rs, 0, ms(100))
-	if before.Requests != 2 || before.Errors != 0 || before.Nodes["a"] != 1 || before.Nodes["b"] != 1 || before.P99 != ms(30) || before.P50 != ms(10) {
+	if before.Requests != 2 || before.Failed != 0 || before.Nodes["a"] != 1 || before.Nodes["b"] != 1 || before.P99 != ms(30) || before.P50 != ms(10) {
 		t.Fatalf("before = %+v", before)
 	}
 	after := Summarise(rs, ms(100), ms(1000))
-	if after.Requests != 3 || after.Errors != 2 || after.ErrorKinds["HTTP 502"] != 1 ||
+	if after.Requests != 3 || after.Failed != 2 || after.ErrorKinds["HTTP 502"] != 1 ||
 		after.ErrorKinds["read: connection reset"] != 1 || after.Max != ms(100) || after.Nodes["a"] != 1 {
 		t.Fatalf("after = %+v", after)
 	}
@@ -133,7 +98,84 @@ func TestRun(t *testing.T) {
 		t.Fatalf("only %d requests in 100 ms", len(recs))
 	}
 	s := Summarise(recs, 0, time.Hour)
-	if s.Requests != int64(len(recs)) || s.Errors == 0 || s.ErrorKinds["HTTP 502"] != s.Errors || len(s.Nodes) != 2 {
+	if s.Requests != int64(len(recs)) || s.Failed == 0 || s.ErrorKinds["HTTP 502"] != s.Failed || len(s.Nodes) != 2 {
 		t.Fatalf("summary = %+v", s)
+	}
+}
+
+func TestRunOpen(t *testing.T) {
+	// Every 10th request is answered 502; the rest 200. The schedule is
+	// exact whatever the answers do.
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%10 == 0 {
+			w.WriteHeader(http.StatusBadGateway)
+			w.Write([]byte(`{"id":"go.micro.client","code":502,"detail":"no","status":"Bad Gateway"}`))
+			return
+		}
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	_, recs := RunOpen(context.Background(), OpenConfig{Method: "POST", URL: srv.URL, Body: `{}`, ContentType: "application/json",
+		Rate: 200, Duration: 500 * time.Millisecond, Timeout: 10 * time.Second})
+	if len(recs) != 100 {
+		t.Fatalf("sent %d requests, want 100 (200/s for 0.5 s)", len(recs))
+	}
+	for i, r := range recs {
+		if want := time.Duration(i) * 5 * time.Millisecond; r.Start != want {
+			t.Fatalf("request %d scheduled at %v, want %v", i, r.Start, want)
+		}
+	}
+	s := Summarise(recs, 0, math.MaxInt64)
+	if s.Requests != 100 || s.Failed != 10 || s.ErrorKinds["HTTP 502: no"] != 10 || s.Success != 0.9 {
+		t.Fatalf("summary = %+v, want 100 requests, 10 failed with HTTP 502: no", s)
+	}
+}
+
+func TestRunOpenTimeout(t *testing.T) {
+	// A server that never answers: every request fails at its timeout,
+	// counted from its scheduled start.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer srv.Close()
+	_, recs := RunOpen(context.Background(), OpenConfig{Method: "GET", URL: srv.URL, Rate: 100, Duration: 100 * time.Millisecond,
+		Timeout: 50 * time.Millisecond})
+	s := Summarise(recs, 0, math.MaxInt64)
+	if s.Requests != 10 || s.Failed != 10 || s.P50 < 50*time.Millisecond {
+		t.Fatalf("summary = %+v, want 10 requests, all failed, none under 50 ms", s)
+	}
+}
+
+func TestRunOpenDrops(t *testing.T) {
+	// A server that never answers in time, with at most 2 in flight:
+	// the third and later requests within the timeout are dropped.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer srv.Close()
+	_, recs := RunOpen(context.Background(), OpenConfig{Method: "GET", URL: srv.URL, Rate: 100, Duration: 50 * time.Millisecond,
+		Timeout: time.Second, MaxInFlight: 2})
+	s := Summarise(recs, 0, math.MaxInt64)
+	if s.Requests != 5 || s.Failed != 5 || s.ErrorKinds[errDropped] != 3 {
+		t.Fatalf("summary = %+v, want 5 requests, 5 failed, 3 dropped", s)
+	}
+}
+
+func TestSummariseOpenLoop(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	var rs []Record
+	for i := 1; i <= 1000; i++ {
+		r := Record{Latency: ms(i), Status: 200, Lag: ms(i % 12)}
+		if i > 995 {
+			r = Record{Latency: ms(i), Err: "context deadline exceeded"}
+		}
+		rs = append(rs, r)
+	}
+	got := Summarise(rs, 0, math.MaxInt64)
+	want := Summary{Requests: 1000, Failed: 5, Success: 0.995, P50: ms(500), P99: ms(990), P999: ms(999), Max: ms(1000)}
+	if got.Requests != want.Requests || got.Failed != want.Failed || got.Success != want.Success ||
+		got.P50 != want.P50 || got.P99 != want.P99 || got.P999 != want.P999 || got.Max != want.Max ||
+		got.ErrorKinds["context deadline exceeded"] != 5 || got.MaxLag != ms(11) || got.Late != 166 {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	if empty := Summarise(nil, 0, math.MaxInt64); empty.Requests != 0 || empty.P99 != 0 || empty.Success != 0 {
+		t.Fatalf("empty = %+v", empty)
 	}
 }

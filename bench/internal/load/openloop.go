@@ -3,7 +3,6 @@ package load
 import (
 	"context"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 )
@@ -96,59 +95,4 @@ func trunc(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// LateThreshold is how late after its scheduled time a request may be
-// sent before Tail counts it as Late: a generator that falls behind (a
-// busy machine, its own GC) adds its lag to the latencies it records.
-const LateThreshold = 10 * time.Millisecond
-
-// Tail is the latency and success of a set of requests.
-type Tail struct {
-	Requests, Failed int64
-	// Late counts requests sent LateThreshold or more after their
-	// scheduled time; MaxLag is the most any was.
-	Late   int64
-	MaxLag time.Duration
-	// Success is the share of requests answered 2xx, 0..1.
-	Success float64
-	// Percentiles of every request's latency, failed ones included.
-	P50, P99, P999, Max time.Duration
-	// ErrorKinds counts failures by Record.Err.
-	ErrorKinds map[string]int64
-}
-
-// SummariseTail returns the Tail of rs.
-func SummariseTail(rs []Record) Tail {
-	t := Tail{ErrorKinds: map[string]int64{}}
-	lat := make([]time.Duration, 0, len(rs))
-	for _, r := range rs {
-		t.Requests++
-		if r.Failed() {
-			t.Failed++
-			t.ErrorKinds[r.Err]++
-		}
-		lat = append(lat, r.Latency)
-		t.Max = max(t.Max, r.Latency)
-		t.MaxLag = max(t.MaxLag, r.Lag)
-		if r.Lag >= LateThreshold {
-			t.Late++
-		}
-	}
-	if t.Requests > 0 {
-		t.Success = float64(t.Requests-t.Failed) / float64(t.Requests)
-	}
-	slices.Sort(lat)
-	t.P50, t.P99, t.P999 = rank(lat, 500), rank(lat, 990), rank(lat, 999)
-	return t
-}
-
-// rank is the nearest-rank percentile of the sorted lat, given in tenths
-// of a percent (999 for p99.9), in integers so that p99.9 of 1000 values
-// is the 999th; 0 when lat is empty.
-func rank(lat []time.Duration, perMille int) time.Duration {
-	if len(lat) == 0 {
-		return 0
-	}
-	return lat[max((len(lat)*perMille+999)/1000, 1)-1]
 }

@@ -100,6 +100,34 @@ func parseStatCPU(stat string) (time.Duration, error) {
 	return ticks(f[11:13]), nil
 }
 
+// ProcRSS returns the resident memory of process pid, in bytes, from the
+// VmRSS line of /proc/<pid>/status.
+func ProcRSS(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	return parseRSS(string(b))
+}
+
+// parseRSS reads "VmRSS:	  24840 kB" from the text of /proc/<pid>/status.
+func parseRSS(status string) (int64, error) {
+	for _, l := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) != 2 || f[1] != "kB" {
+				return 0, fmt.Errorf("/proc status: bad line %q", l)
+			}
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/proc status: %w", err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("/proc status: no VmRSS line")
+}
+
 // statFields returns the fields of a /proc/<pid>/stat text after the
 // command name, which is in parentheses and may hold spaces: state is the
 // first, pgrp the 3rd, utime the 12th and stime the 13th. It wants at
