@@ -10,14 +10,16 @@ import (
 
 func TestSmokeDefaults(t *testing.T) {
 	o := parseFlags([]string{"--smoke", "--reps", "2", "--work", t.TempDir(), "--repo", t.TempDir(), "--stages", "1,5"})
-	if o.duration != time.Second || o.reps != 2 || o.benchCount != 1 || o.propReps != 1 || o.base() != "smoke" {
+	if o.duration != time.Second || o.reps != 2 || o.benchCount != 1 || o.propReps != 1 || o.base() != "smoke" ||
+		o.warmup != 0 || o.benchTime != "200x" || o.propQuiet != 500*time.Millisecond || o.conns != 64 {
 		t.Fatalf("smoke options = %+v", o)
 	}
 	if !o.wants(5) || o.wants(2) {
 		t.Fatalf("stages = %v", o.stages)
 	}
 	full := parseFlags([]string{"--work", t.TempDir()})
-	if full.duration != 10*time.Second || full.reps != 3 || full.propReps != 20 || full.base() != "latest" || full.mode() != "full" {
+	if full.duration != 10*time.Second || full.reps != 3 || full.propReps != 20 || full.base() != "latest" || full.mode() != "full" ||
+		full.warmup != 2*time.Second || full.benchTime != "1s" || full.failDur != 20*time.Second {
 		t.Fatalf("full options = %+v", full)
 	}
 }

@@ -59,49 +59,49 @@ func parseFlags(args []string) options {
 	fs.StringVar(&o.nginx, "nginx", "nginx", "nginx binary")
 	fs.StringVar(&o.haproxy, "haproxy", "haproxy", "haproxy binary")
 	fs.StringVar(&o.caddy, "caddy", "caddy", "caddy binary")
-	fs.DurationVar(&o.idle, "idle", 3*time.Second, "how long to sample the machine's load before starting")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of one wrk run")
-	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "wrk warm-up per target before measuring (0: none)")
-	fs.IntVar(&o.reps, "reps", 3, "repetitions of each A/B pair")
-	fs.IntVar(&o.conns, "conns", 64, "wrk connections")
-	fs.IntVar(&o.threads, "threads", 1, "wrk threads")
-	fs.IntVar(&o.workers, "workers", 1, "worker processes / threads / GOMAXPROCS of every proxy, backend and producer")
-	fs.IntVar(&o.benchCount, "bench-count", 5, "go test -count for the selector benchmarks")
-	fs.StringVar(&o.benchTime, "bench-time", "1s", "go test -benchtime for the selector benchmarks")
-	fs.DurationVar(&o.failDur, "failover-duration", 20*time.Second, "failover run length")
-	fs.DurationVar(&o.killAt, "failover-kill-at", 5*time.Second, "when the failover run kill -9s a producer")
-	fs.DurationVar(&o.window, "failover-window", 2*time.Second, "the event window after the kill for p99")
-	fs.IntVar(&o.failConns, "failover-conns", 32, "concurrent clients during failover")
-	fs.IntVar(&o.propReps, "propagation-reps", 20, "registry propagation repetitions per selector")
-	fs.DurationVar(&o.propQuiet, "propagation-quiet", time.Second, "a node unpicked this long counts as gone")
-	fs.DurationVar(&o.propMax, "propagation-max", 5*time.Second, "give up watching a deregistered node after this")
+	// Knobs with a --smoke default: flag name, full default, smoke default.
+	smoke := map[string]string{}
+	knob := func(name, full, small, usage string, p any) {
+		switch p := p.(type) {
+		case *time.Duration:
+			d, _ := time.ParseDuration(full)
+			fs.DurationVar(p, name, d, usage)
+		case *int:
+			n, _ := strconv.Atoi(full)
+			fs.IntVar(p, name, n, usage)
+		case *string:
+			fs.StringVar(p, name, full, usage)
+		}
+		if small != "" {
+			smoke[name] = small
+		}
+	}
+	knob("idle", "3s", "1s", "how long to sample the machine's load before starting", &o.idle)
+	knob("duration", "10s", "1s", "length of one wrk run", &o.duration)
+	knob("warmup", "2s", "0s", "wrk warm-up per target before measuring (0: none)", &o.warmup)
+	knob("reps", "3", "1", "repetitions of each A/B pair", &o.reps)
+	knob("conns", "64", "", "wrk connections", &o.conns)
+	knob("threads", "1", "", "wrk threads", &o.threads)
+	knob("workers", "1", "", "worker processes / threads / GOMAXPROCS of every proxy, backend and producer", &o.workers)
+	knob("bench-count", "5", "1", "go test -count for the selector benchmarks", &o.benchCount)
+	knob("bench-time", "1s", "200x", "go test -benchtime for the selector benchmarks", &o.benchTime)
+	knob("failover-duration", "20s", "3s", "failover run length", &o.failDur)
+	knob("failover-kill-at", "5s", "1s", "when the failover run kill -9s a producer", &o.killAt)
+	knob("failover-window", "2s", "1s", "the event window after the kill for p99", &o.window)
+	knob("failover-conns", "32", "8", "concurrent clients during failover", &o.failConns)
+	knob("propagation-reps", "20", "1", "registry propagation repetitions per selector", &o.propReps)
+	knob("propagation-quiet", "1s", "500ms", "a node unpicked this long counts as gone", &o.propQuiet)
+	knob("propagation-max", "5s", "3s", "give up watching a deregistered node after this", &o.propMax)
 	fs.StringVar(&o.cmd, "command", "", "the command reproducing this run, for the results file (default: benchrun and its flags)")
 	fs.Parse(args)
 	if o.cmd == "" {
 		o.cmd = strings.Join(append([]string{"benchrun"}, args...), " ")
 	}
-
 	if o.smoke {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		def := func(name string, apply func()) {
-			if !set[name] {
-				apply()
-			}
+		fs.Visit(func(f *flag.Flag) { delete(smoke, f.Name) })
+		for name, v := range smoke {
+			fs.Set(name, v)
 		}
-		def("idle", func() { o.idle = time.Second })
-		def("duration", func() { o.duration = time.Second })
-		def("warmup", func() { o.warmup = 0 })
-		def("reps", func() { o.reps = 1 })
-		def("bench-count", func() { o.benchCount = 1 })
-		def("bench-time", func() { o.benchTime = "200x" })
-		def("failover-duration", func() { o.failDur = 3 * time.Second })
-		def("failover-kill-at", func() { o.killAt = time.Second })
-		def("failover-window", func() { o.window = time.Second })
-		def("failover-conns", func() { o.failConns = 8 })
-		def("propagation-reps", func() { o.propReps = 1 })
-		def("propagation-quiet", func() { o.propQuiet = 500 * time.Millisecond })
-		def("propagation-max", func() { o.propMax = 3 * time.Second })
 	}
 	if o.out == "" {
 		o.out = filepath.Join(o.repo, "bench", "results")

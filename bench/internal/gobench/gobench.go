@@ -34,23 +34,16 @@ func Parse(out string) ([]Run, error) {
 			continue
 		}
 		r := Run{Name: trimProcs(f[0]), BytesOp: math.NaN(), AllocsOp: math.NaN()}
+		dst := map[string]*float64{"ns/op": &r.NsOp, "B/op": &r.BytesOp, "allocs/op": &r.AllocsOp}
 		var err error
-		if r.Iters, err = strconv.ParseInt(f[1], 10, 64); err != nil {
-			return nil, fmt.Errorf("gobench: %q: %w", sc.Text(), err)
+		r.Iters, err = strconv.ParseInt(f[1], 10, 64)
+		for i := 2; err == nil && i+1 < len(f); i += 2 {
+			if d := dst[f[i+1]]; d != nil {
+				*d, err = strconv.ParseFloat(f[i], 64)
+			}
 		}
-		for i := 2; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err != nil {
-				return nil, fmt.Errorf("gobench: %q: %w", sc.Text(), err)
-			}
-			switch f[i+1] {
-			case "ns/op":
-				r.NsOp = v
-			case "B/op":
-				r.BytesOp = v
-			case "allocs/op":
-				r.AllocsOp = v
-			}
+		if err != nil {
+			return nil, fmt.Errorf("gobench: %q: %w", sc.Text(), err)
 		}
 		runs = append(runs, r)
 	}
@@ -83,28 +76,15 @@ type Stat struct {
 
 // Summarise groups runs by name, in order of first appearance.
 func Summarise(runs []Run) []Stat {
-	var order []string
-	by := map[string][]Run{}
-	for _, r := range runs {
-		if _, ok := by[r.Name]; !ok {
-			order = append(order, r.Name)
-		}
-		by[r.Name] = append(by[r.Name], r)
-	}
-	out := make([]Stat, 0, len(order))
-	for _, name := range order {
-		rs := by[name]
+	var out []Stat
+	for name, rs := range pairs.Group(runs, func(r Run) string { return r.Name }) {
 		var ns, allocs, bytes []float64
 		for _, r := range rs {
-			ns = append(ns, r.NsOp)
-			allocs = append(allocs, r.AllocsOp)
-			bytes = append(bytes, r.BytesOp)
+			ns, allocs, bytes = append(ns, r.NsOp), append(allocs, r.AllocsOp), append(bytes, r.BytesOp)
 		}
-		s := Stat{Name: name, N: len(rs), NsOp: pairs.Median(ns),
-			AllocsOp: pairs.Median(allocs), BytesOp: pairs.Median(bytes)}
+		s := Stat{Name: name, N: len(rs), NsOp: pairs.Median(ns), AllocsOp: pairs.Median(allocs), BytesOp: pairs.Median(bytes)}
 		if s.NsOp > 0 {
-			lo, hi := slices.Min(ns), slices.Max(ns)
-			s.Spread = math.Max(s.NsOp-lo, hi-s.NsOp) / s.NsOp
+			s.Spread = math.Max(s.NsOp-slices.Min(ns), slices.Max(ns)-s.NsOp) / s.NsOp
 		}
 		out = append(out, s)
 	}

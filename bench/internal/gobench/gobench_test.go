@@ -45,15 +45,14 @@ func TestParse(t *testing.T) {
 }
 
 func TestTrimProcs(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"BenchmarkSelect/hash/3-2", "BenchmarkSelect/hash/3"},
-		{"BenchmarkSelect/gomicro-default/3", "BenchmarkSelect/gomicro-default/3"},
-		{"BenchmarkX", "BenchmarkX"},
-		{"BenchmarkSelect/gomicro-default", "BenchmarkSelect/gomicro-default"},
-	}
-	for _, tt := range tests {
-		if got := trimProcs(tt.in); got != tt.want {
-			t.Errorf("trimProcs(%q) = %q, want %q", tt.in, got, tt.want)
+	for in, want := range map[string]string{
+		"BenchmarkSelect/hash/3-2":          "BenchmarkSelect/hash/3",
+		"BenchmarkSelect/gomicro-default/3": "BenchmarkSelect/gomicro-default/3",
+		"BenchmarkX":                        "BenchmarkX",
+		"BenchmarkSelect/gomicro-default":   "BenchmarkSelect/gomicro-default",
+	} {
+		if got := trimProcs(in); got != want {
+			t.Errorf("trimProcs(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -4,6 +4,7 @@
 package pairs
 
 import (
+	"iter"
 	"math"
 	"slices"
 	"time"
@@ -69,19 +70,32 @@ type Ratio struct {
 // Ratios reduces pairs to one Ratio per target, in order of first
 // appearance.
 func Ratios(ps []Pair) []Ratio {
-	var order []string
-	by := map[string][]Pair{}
-	for _, p := range ps {
-		if _, ok := by[p.Target]; !ok {
-			order = append(order, p.Target)
-		}
-		by[p.Target] = append(by[p.Target], p)
-	}
-	out := make([]Ratio, 0, len(order))
-	for _, t := range order {
-		out = append(out, ratio(t, by[t]))
+	var out []Ratio
+	for t, tps := range Group(ps, func(p Pair) string { return p.Target }) {
+		out = append(out, ratio(t, tps))
 	}
 	return out
+}
+
+// Group yields the items of xs that share a key, for each key in order of
+// its first appearance.
+func Group[T any](xs []T, key func(T) string) iter.Seq2[string, []T] {
+	return func(yield func(string, []T) bool) {
+		var order []string
+		by := map[string][]T{}
+		for _, x := range xs {
+			k := key(x)
+			if _, ok := by[k]; !ok {
+				order = append(order, k)
+			}
+			by[k] = append(by[k], x)
+		}
+		for _, k := range order {
+			if !yield(k, by[k]) {
+				return
+			}
+		}
+	}
 }
 
 func ratio(target string, ps []Pair) Ratio {

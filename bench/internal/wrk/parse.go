@@ -99,27 +99,17 @@ func Parse(out string) (Result, error) {
 
 // parseSocketErrors reads "connect 0, read 1, write 0, timeout 2".
 func parseSocketErrors(s string, r *Result) error {
+	dst := map[string]*int64{"connect": &r.Connect, "read": &r.Read, "write": &r.Write, "timeout": &r.Timeout}
 	for _, part := range strings.Split(s, ",") {
 		f := strings.Fields(part)
-		if len(f) != 2 {
+		if len(f) != 2 || dst[f[0]] == nil {
 			return fmt.Errorf("wrk: socket errors %q", s)
 		}
 		n, err := strconv.ParseInt(f[1], 10, 64)
 		if err != nil {
 			return fmt.Errorf("wrk: socket errors %q: %w", s, err)
 		}
-		switch f[0] {
-		case "connect":
-			r.Connect = n
-		case "read":
-			r.Read = n
-		case "write":
-			r.Write = n
-		case "timeout":
-			r.Timeout = n
-		default:
-			return fmt.Errorf("wrk: unknown socket error kind %q", f[0])
-		}
+		*dst[f[0]] = n
 	}
 	return nil
 }

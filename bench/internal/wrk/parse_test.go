@@ -11,10 +11,9 @@ import (
 
 func TestParse(t *testing.T) {
 	tests := []struct {
-		name   string
-		file   string
-		want   Result
-		errors int64
+		name, file string
+		want       Result
+		errors     int64
 	}{
 		{
 			name: "clean run",
