@@ -25,13 +25,13 @@ func TestSmokeDefaults(t *testing.T) {
 }
 
 func TestFirstError(t *testing.T) {
-	for in, want := range map[string]string{
-		"# github.com/x/y\n./a.go:3:2: undefined: z\n./a.go:4:2: more\n": "./a.go:3:2: undefined: z",
-		"no Go files in /work/main/api-gateway\n":                        "no Go files in /work/main/api-gateway",
-		"\n# only headers\n": "",
+	for _, c := range [][2]string{ // go build's output, its first error
+		{"# github.com/x/y\n./a.go:3:2: undefined: z\n./a.go:4:2: more\n", "./a.go:3:2: undefined: z"},
+		{"no Go files in /work/main/api-gateway\n", "no Go files in /work/main/api-gateway"},
+		{"\n# only headers\n", ""},
 	} {
-		if got := firstError(in); got != want {
-			t.Errorf("firstError(%q) = %q, want %q", in, got, want)
+		if got := firstError(c[0]); got != c[1] {
+			t.Errorf("firstError(%q) = %q, want %q", c[0], got, c[1])
 		}
 	}
 }
