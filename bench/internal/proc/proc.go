@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -145,10 +146,8 @@ func (g *Group) Run(ctx context.Context, s Spec) (string, error) {
 
 // Pgids returns the process group ids of the children still running.
 func (g *Group) Pgids() map[int]bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	m := map[int]bool{}
-	for _, p := range g.procs {
+	for _, p := range g.list() {
 		if !p.Exited() {
 			m[p.Pid()] = true
 		}
@@ -159,53 +158,39 @@ func (g *Group) Pgids() map[int]bool {
 // StopOnly stops, all at once, the children whose process groups are in
 // pgids, and waits for them.
 func (g *Group) StopOnly(pgids map[int]bool) {
-	g.mu.Lock()
-	var procs []*Proc
-	for _, p := range g.procs {
-		if pgids[p.Pid()] {
-			procs = append(procs, p)
-		}
-	}
-	g.mu.Unlock()
-	stopAll(procs)
-}
-
-// StopAll stops every child that still runs, all at once, and waits.
-func (g *Group) StopAll() {
-	g.mu.Lock()
-	procs := append([]*Proc(nil), g.procs...)
-	g.mu.Unlock()
-	stopAll(procs)
-}
-
-func stopAll(procs []*Proc) {
 	var wg sync.WaitGroup
-	for _, p := range procs {
-		wg.Add(1)
-		go func() { defer wg.Done(); p.Stop() }()
+	for _, p := range g.list() {
+		if pgids == nil || pgids[p.Pid()] {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.Stop() }()
+		}
 	}
 	wg.Wait()
 }
 
+// StopAll stops every child that still runs, all at once, and waits.
+func (g *Group) StopAll() { g.StopOnly(nil) }
+
 // KillAll sends SIGKILL to every child's process group at once, without a
 // grace period, and waits for them.
 func (g *Group) KillAll() {
-	g.mu.Lock()
-	procs := append([]*Proc(nil), g.procs...)
-	g.mu.Unlock()
-	for _, p := range procs {
+	for _, p := range g.list() {
 		syscall.Kill(-p.Pid(), syscall.SIGKILL)
 	}
-	for _, p := range procs {
+	for _, p := range g.list() {
 		p.Kill()
 	}
 }
 
+// list returns the children started so far.
+func (g *Group) list() []*Proc {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.procs)
+}
+
 // Pid returns the process id, which is also its process group id.
 func (p *Proc) Pid() int { return p.cmd.Process.Pid }
-
-// Done returns a channel closed when the process has exited.
-func (p *Proc) Done() <-chan struct{} { return p.done }
 
 // Exited reports whether the process has exited.
 func (p *Proc) Exited() bool {
