@@ -312,7 +312,7 @@ func (m *cpuMeter) use(target, process string) report.CPUUse {
 	u := report.CPUUse{Target: target, Process: process, CPU: m.cpu, Requests: m.requests}
 	switch {
 	case m.err != nil:
-		u.Note = oneLine(m.err.Error())
+		u.Note = report.OneLine(m.err.Error())
 	case m.requests > 0:
 		u.PerRequest = m.cpu / time.Duration(m.requests)
 	}

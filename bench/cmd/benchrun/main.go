@@ -8,7 +8,8 @@
 // Stages: 1 selector micro-benchmarks, 2 HTTP proxy route, 3 HTTP → RPC
 // route, 4 failover under load, 5 registry propagation, 6 HTTP → RPC to
 // stock go-micro services (mucp and gRPC), 7 no port exhaustion with
-// net.ipv4.tcp_tw_reuse=0 (skipped unless that can be set). A stage whose inputs
+// net.ipv4.tcp_tw_reuse=0 (skipped unless that can be set), 8 tail latency
+// under open-loop load. A stage whose inputs
 // do not exist yet (the gateway or producer do not build) is reported as
 // skipped; a stage whose inputs exist but that produces no numbers is
 // failed, and makes benchrun exit 1.
@@ -182,7 +183,7 @@ func (h *harness) runStage(sd stageDef) {
 	case errors.As(err, &sk):
 		st.Status, st.Reason = report.StatusSkipped, sk.reason
 	default:
-		st.Status, st.Reason = report.StatusFailed, oneLine(err.Error())
+		st.Status, st.Reason = report.StatusFailed, report.OneLine(err.Error())
 		h.logf("FAILED: %v", err)
 	}
 	h.res.Stages = append(h.res.Stages, st)
@@ -207,11 +208,6 @@ func (h *harness) stopSince(before map[int]bool) {
 type consulAgent struct {
 	Addr string     // host:port of the HTTP API
 	Proc *proc.Proc // the agent's process
-}
-
-// Deregister removes the service instance id from the agent.
-func (a *consulAgent) Deregister(ctx context.Context, id string) error {
-	return consultest.Deregister(ctx, a.Addr, id)
 }
 
 // consul returns the run's Consul agent, starting it on first use: the
@@ -260,18 +256,6 @@ func (h *harness) logf(format string, a ...any) {
 	}
 	fmt.Fprintf(os.Stderr, "%s [%s] %s\n", time.Now().Format("15:04:05.0"), label, fmt.Sprintf(format, a...))
 }
-
-// oneLine keeps the first line of s, shortened, for tables.
-func oneLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	s = strings.ReplaceAll(s, "|", "/")
-	if len(s) > 240 {
-		s = s[:240] + "…"
-	}
-	return s
-}
-
-func splitLines(s string) []string { return strings.Split(strings.TrimRight(s, "\n"), "\n") }
 
 // idleLoad measures the machine for d before anything starts.
 func idleLoad(ctx context.Context, d time.Duration) sysload.Load {
@@ -397,7 +381,7 @@ func (h *harness) selectorStage(st *report.Stage) error {
 		return err
 	}
 	st.Notes = append(st.Notes, "raw `go test` output: `bench/results/"+filepath.Base(raw)+"` (benchstat reads it)")
-	for _, line := range splitLines(gobench.Text(rows)) {
+	for _, line := range strings.Split(strings.TrimSpace(gobench.Text(rows)), "\n") {
 		h.logf("%s", line)
 	}
 	return nil

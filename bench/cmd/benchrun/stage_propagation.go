@@ -11,6 +11,7 @@ import (
 
 	"github.com/microlb/microlb/bench/internal/pairs"
 	"github.com/microlb/microlb/bench/internal/report"
+	"github.com/microlb/microlb/internal/consultest"
 	mlb "github.com/microlb/microlb/selector"
 )
 
@@ -80,7 +81,7 @@ func (h *harness) propagationStage(st *report.Stage) error {
 			return err
 		}
 		t0 := time.Now()
-		if err := agent.Deregister(h.ctx, victim.Id); err != nil {
+		if err := consultest.Deregister(h.ctx, agent.Addr, victim.Id); err != nil {
 			return err
 		}
 		var wg sync.WaitGroup
@@ -100,12 +101,7 @@ func (h *harness) propagationStage(st *report.Stage) error {
 			sels[0].name, last(results[0].Samples), sels[1].name, last(results[1].Samples))
 	}
 	for i := range results {
-		var xs []float64
-		for _, d := range results[i].Samples {
-			xs = append(xs, float64(d))
-		}
-		results[i].P50 = time.Duration(pairs.Percentile(xs, 50))
-		results[i].P99 = time.Duration(pairs.Percentile(xs, 99))
+		results[i].P50, results[i].P99 = pairs.Percentile(results[i].Samples, 500), pairs.Percentile(results[i].Samples, 990)
 	}
 	h.res.Propagation = results
 	return nil

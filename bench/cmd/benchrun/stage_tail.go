@@ -116,7 +116,7 @@ func (h *harness) tailStage(st *report.Stage) error {
 			if h.ctx.Err() != nil {
 				return err
 			}
-			a.Err, b.Err = oneLine(err.Error()), oneLine(err.Error())
+			a.Err, b.Err = report.OneLine(err.Error()), report.OneLine(err.Error())
 			h.logf("%s: %v", name, err)
 		}
 		out.Stalled = append(out.Stalled, a)

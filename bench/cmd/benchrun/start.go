@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/microlb/microlb/bench/internal/proc"
+	"github.com/microlb/microlb/bench/internal/report"
 	"github.com/microlb/microlb/bench/peers"
 )
 
@@ -70,7 +71,7 @@ func (h *harness) buildAll() error {
 	for name, pkg := range map[string]string{binGateway: "./api-gateway", binProducer: "./services/producer"} {
 		out := filepath.Join(dir, name)
 		if err := h.goBuild(out, pkg); err != nil {
-			h.missing[name] = fmt.Sprintf("%s does not build (%s)", pkg, oneLine(err.Error()))
+			h.missing[name] = fmt.Sprintf("%s does not build (%s)", pkg, report.OneLine(err.Error()))
 			h.logf("%s", h.missing[name])
 			continue
 		}

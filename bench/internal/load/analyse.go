@@ -2,8 +2,9 @@ package load
 
 import (
 	"encoding/json"
-	"slices"
 	"time"
+
+	"github.com/microlb/microlb/bench/internal/pairs"
 )
 
 // LateThreshold is how late after its scheduled time a request may be
@@ -55,19 +56,8 @@ func Summarise(rs []Record, from, to time.Duration) Summary {
 	if s.Requests > 0 {
 		s.Success = float64(s.Requests-s.Failed) / float64(s.Requests)
 	}
-	slices.Sort(lat)
-	s.P50, s.P99, s.P999 = rank(lat, 500), rank(lat, 990), rank(lat, 999)
+	s.P50, s.P99, s.P999 = pairs.Percentile(lat, 500), pairs.Percentile(lat, 990), pairs.Percentile(lat, 999)
 	return s
-}
-
-// rank is the nearest-rank percentile of the sorted lat, given in tenths
-// of a percent (999 for p99.9), in integers so that p99.9 of 1000 values
-// is the 999th; 0 when lat is empty.
-func rank(lat []time.Duration, perMille int) time.Duration {
-	if len(lat) == 0 {
-		return 0
-	}
-	return lat[max((len(lat)*perMille+999)/1000, 1)-1]
 }
 
 // PickSample is a reading of a node's pick counter at a time since the run's

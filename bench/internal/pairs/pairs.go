@@ -4,6 +4,7 @@
 package pairs
 
 import (
+	"cmp"
 	"iter"
 	"math"
 	"slices"
@@ -143,16 +144,18 @@ func Median(xs []float64) float64 {
 	return (s[m-1] + s[m]) / 2
 }
 
-// Percentile returns the nearest-rank p-th percentile (0 < p <= 100) of xs:
-// the smallest value with at least p% of the values at or below it, so the
-// 99th of 20 values is the largest. It returns NaN for none.
-func Percentile(xs []float64, p float64) float64 {
+// Percentile returns the nearest-rank percentile of xs, given in tenths of
+// a percent (990 for p99, 999 for p99.9): the smallest value with at least
+// that share of the values at or below it, so p99 of 20 values is the
+// largest and p99.9 of 1000 the 999th. It counts in integers, where
+// 0.999*1000 in floating point would round up to 1000. It returns the zero
+// value for none.
+func Percentile[T cmp.Ordered](xs []T, perMille int) T {
 	if len(xs) == 0 {
-		return math.NaN()
+		var zero T
+		return zero
 	}
 	s := slices.Clone(xs)
 	slices.Sort(s)
-	rank := int(math.Ceil(p / 100 * float64(len(s))))
-	rank = min(max(rank, 1), len(s))
-	return s[rank-1]
+	return s[min(max((len(s)*perMille+999)/1000, 1), len(s))-1]
 }

@@ -101,27 +101,32 @@ func TestPercentile(t *testing.T) {
 	for i := range twenty {
 		twenty[i] = float64(20 - i) // 20..1
 	}
+	thousand := make([]time.Duration, 1000)
+	for i := range thousand {
+		thousand[i] = time.Duration(1000 - i)
+	}
 	tests := []struct {
-		name string
-		in   []float64
-		p    float64
-		want float64
+		name     string
+		in       []float64
+		perMille int
+		want     float64
 	}{
-		{"p50 of 20", twenty, 50, 10},
-		{"p95 of 20", twenty, 95, 19},
-		{"p99 of 20 is the largest", twenty, 99, 20},
-		{"p100", twenty, 100, 20},
-		{"tiny p is the smallest", twenty, 0.1, 1},
-		{"p99 of one", []float64{7}, 99, 7},
+		{name: "p50 of 20", in: twenty, perMille: 500, want: 10},
+		{name: "p95 of 20", in: twenty, perMille: 950, want: 19},
+		{name: "p99 of 20 is the largest", in: twenty, perMille: 990, want: 20},
+		{name: "p100", in: twenty, perMille: 1000, want: 20},
+		{name: "tiny p is the smallest", in: twenty, perMille: 1, want: 1},
+		{name: "p99 of one", in: []float64{7}, perMille: 990, want: 7},
+		{name: "none", perMille: 500, want: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Percentile(tt.in, tt.p); got != tt.want {
-				t.Fatalf("Percentile(%v) = %v, want %v", tt.p, got, tt.want)
+			if got := Percentile(tt.in, tt.perMille); got != tt.want {
+				t.Fatalf("Percentile(%d‰) = %v, want %v", tt.perMille, got, tt.want)
 			}
 		})
 	}
-	if !math.IsNaN(Percentile(nil, 50)) {
-		t.Fatal("Percentile(nil) is not NaN")
+	if got := Percentile(thousand, 999); got != 999 {
+		t.Fatalf("p99.9 of 1..1000 = %v, want the 999th", got)
 	}
 }

@@ -255,7 +255,7 @@ func (b *md) tail(r *Results) {
 	rows := func(rs []TailRow, extra func(TailRow) []string) (out [][]string) {
 		for _, r := range rs {
 			if r.Err != "" {
-				out = append(out, append([]string{r.Name, r.Config, "failed: " + oneCell(r.Err)}, make([]string, len(cols)-3+len(extra(r)))...))
+				out = append(out, append([]string{r.Name, r.Config, "failed: " + OneLine(r.Err)}, make([]string, len(cols)-3+len(extra(r)))...))
 				continue
 			}
 			f := r.Run
@@ -387,8 +387,13 @@ func lateCell(f TailFigures) string {
 	return fmt.Sprintf("%s (max %s)", pct3(float64(f.Late)/float64(f.Requests)), dur(f.MaxLag))
 }
 
-// oneCell keeps s to one table cell.
-func oneCell(s string) string {
+// OneLine keeps the first line of s, without "|" and shortened, for a
+// table cell.
+func OneLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return strings.ReplaceAll(s, "|", "/")
+	s = strings.ReplaceAll(s, "|", "/")
+	if len(s) > 240 {
+		s = s[:240] + "…"
+	}
+	return s
 }
