@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,5 +123,17 @@ func TestTimeWaitOnPort(t *testing.T) {
 func TestCountTimeWaitReadsProc(t *testing.T) {
 	if _, err := countTimeWait(1); err != nil {
 		t.Fatalf("countTimeWait: %v", err)
+	}
+}
+
+func TestEvery(t *testing.T) {
+	var n atomic.Int32
+	stop := every(time.Millisecond, func() { n.Add(1) })
+	time.Sleep(20 * time.Millisecond)
+	stop()
+	got := n.Load()
+	time.Sleep(5 * time.Millisecond)
+	if got < 2 || n.Load() != got {
+		t.Fatalf("%d calls before stop, %d after; want at least 2, then none", got, n.Load()-got)
 	}
 }

@@ -257,6 +257,26 @@ func (h *harness) logf(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "%s [%s] %s\n", time.Now().Format("15:04:05.0"), label, fmt.Sprintf(format, a...))
 }
 
+// every calls f now and then every period until the returned stop is
+// called; stop returns once a call in progress has ended.
+func every(period time.Duration, f func()) (stop func()) {
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			f()
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-exited }
+}
+
 // idleLoad measures the machine for d before anything starts.
 func idleLoad(ctx context.Context, d time.Duration) sysload.Load {
 	m := sysload.Start(func() map[int]bool { return nil })

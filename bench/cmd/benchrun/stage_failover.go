@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/microlb/microlb/bench/internal/load"
@@ -45,12 +43,25 @@ func (h *harness) failoverStage(st *report.Stage) error {
 	}
 	h.logf("%v of load from %d clients; kill -9 of producer %s at %v", h.o.failDur, h.o.failConns, victimAddr, h.o.killAt)
 
-	pollCtx, stopPoll := context.WithCancel(h.ctx)
-	var wg sync.WaitGroup
+	// The killed node's pick counter (the first of ids found), read every
+	// pollEvery; pollNote says why there is no reading.
 	var picks []timedPicks
-	var pollNote string
-	wg.Add(1)
-	go func() { defer wg.Done(); picks, pollNote = pollPicks(pollCtx, "http://"+admin+adminServices, ids) }()
+	pollNote, adminURL := "no reading yet", "http://"+admin+adminServices
+	stopPoll := every(pollEvery, func() {
+		body, err := fetch("GET", adminURL, "", time.Second)
+		at := time.Now()
+		if err != nil {
+			pollNote = fmt.Sprintf("reading %s: %v", adminURL, err)
+			return
+		}
+		for _, id := range ids {
+			if n, ok := load.FindPicks(body, id); ok {
+				picks = append(picks, timedPicks{at, n})
+				return
+			}
+		}
+		pollNote = fmt.Sprintf("%s has no pick counter for %v", adminURL, ids)
+	})
 	killed := make(chan time.Time, 1)
 	timer := time.AfterFunc(h.o.killAt, func() { killed <- time.Now(); victim.Kill() })
 	// A read (GET, idempotent): a call in flight to the killed node fails
@@ -62,7 +73,6 @@ func (h *harness) failoverStage(st *report.Stage) error {
 		Conns: h.o.failConns, Duration: h.o.failDur, Timeout: 5 * time.Second})
 	timer.Stop()
 	stopPoll()
-	wg.Wait()
 	if err := h.ctx.Err(); err != nil {
 		return err
 	}
@@ -117,39 +127,4 @@ func analyseFailover(recs []load.Record, picks []timedPicks, killAt, window time
 type timedPicks struct {
 	at    time.Time
 	picks int64
-}
-
-// pollPicks reads url every pollEvery until ctx ends, and returns the
-// killed node's pick counter at each reading that had one (the node is the
-// first of ids found). The note says why there were none.
-func pollPicks(ctx context.Context, url string, ids []string) ([]timedPicks, string) {
-	var out []timedPicks
-	note := "no reading yet"
-	t := time.NewTicker(pollEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return out, note
-		case <-t.C:
-		}
-		body, err := fetch("GET", url, "", time.Second)
-		at := time.Now()
-		if err != nil {
-			if ctx.Err() == nil {
-				note = fmt.Sprintf("reading %s: %v", url, err)
-			}
-			continue
-		}
-		found := false
-		for _, id := range ids {
-			if n, ok := load.FindPicks(body, id); ok {
-				out, found = append(out, timedPicks{at, n}), true
-				break
-			}
-		}
-		if !found {
-			note = fmt.Sprintf("%s has no pick counter for %v", url, ids)
-		}
-	}
 }

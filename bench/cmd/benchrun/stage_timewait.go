@@ -115,23 +115,9 @@ func (h *harness) timeWaitStage(st *report.Stage) error {
 	if tw.NodeRSSBefore, err = sysload.ProcRSS(nodes[0].Pid()); err != nil {
 		return err
 	}
-	stop, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			sample()
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	stopSampling := every(time.Second, sample)
 	r, err := wrk.Run(h.ctx, h.g, h.o.wrk, "timewait", wrk.Load{URL: url, Threads: h.o.threads, Conns: h.o.conns, Duration: d, Script: h.script})
-	close(stop)
-	<-sampled
+	stopSampling()
 	sample() // the sockets the run's last seconds left behind
 	if err != nil {
 		return err
