@@ -1,7 +1,9 @@
-// Package load is a small closed-loop HTTP load generator for the failover
-// stage, where wrk's totals are not enough: it records every request's start,
-// latency, outcome and serving node, so the seconds around an event can be
-// looked at on their own. Runs are bounded by a duration.
+// Package load is a small HTTP load generator for the stages where wrk's
+// totals are not enough: closed loop (Run) for the failover stage, open loop
+// at a fixed rate (RunOpen) for the tail stage. It records every request's
+// start, latency, outcome and serving node, so the seconds around an event
+// can be looked at on their own (Summarise), and reads the gateway's pick
+// counters (FindPicks). Runs are bounded by a duration.
 package load
 
 import (
@@ -16,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/microlb/microlb/bench/internal/pairs"
 )
 
 // Config describes one run.
@@ -151,4 +155,199 @@ func shortErr(err error) string {
 		return oe.Op + ": " + oe.Err.Error()
 	}
 	return err.Error()
+}
+
+// OpenConfig describes one open-loop run: requests are sent at a fixed
+// rate whatever the answers do, so a slow server makes requests queue
+// instead of slowing the load down (a closed loop's coordinated omission).
+type OpenConfig struct {
+	// Method, URL, Body and ContentType make the request.
+	Method, URL, Body, ContentType string
+	// Rate is the requests per second, Duration the length of the schedule.
+	Rate     float64
+	Duration time.Duration
+	// Timeout bounds one request, from its scheduled start.
+	Timeout time.Duration
+	// MaxInFlight bounds the requests outstanding at once; a request
+	// whose turn comes when MaxInFlight are outstanding is not sent and
+	// is recorded as failed ("dropped: too many in flight"). 0: 10 000.
+	MaxInFlight int
+}
+
+// errDropped is the Record.Err of a request the generator could not send.
+const errDropped = "dropped: too many in flight"
+
+// RunOpen sends request i at cfg.Rate's i-th tick after the start, each on
+// its own goroutine, until cfg.Duration has passed or ctx ends, and returns
+// the run's start and every request in schedule order. A Record's Start is
+// the scheduled time and its Latency runs from there to the end of the
+// answer, so time a request waited behind a late sender counts. A non-2xx
+// answer's Err carries the go-micro error's detail, when it has one.
+func RunOpen(ctx context.Context, cfg OpenConfig) (time.Time, []Record) {
+	limit := cfg.MaxInFlight
+	if limit <= 0 {
+		limit = 10000
+	}
+	tr := &http.Transport{MaxIdleConns: limit, MaxIdleConnsPerHost: limit, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	n := int(cfg.Rate * cfg.Duration.Seconds())
+	recs := make([]Record, n)
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	sent := 0
+	for i := range n {
+		at := time.Duration(float64(i) / cfg.Rate * float64(time.Second))
+		if d := time.Until(t0.Add(at)); d > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(d):
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		sent++
+		lag := time.Since(t0.Add(at))
+		select {
+		case sem <- struct{}{}:
+		default:
+			recs[i] = Record{Start: at, Err: errDropped, Lag: lag}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			recs[i] = oneOpen(c, cfg, t0, at)
+			recs[i].Lag = lag
+		}()
+	}
+	wg.Wait()
+	return t0, recs[:sent]
+}
+
+// oneOpen sends the request scheduled at t0+at, bounded by cfg.Timeout from
+// then; its latency counts from then too.
+func oneOpen(c *http.Client, cfg OpenConfig, t0 time.Time, at time.Duration) Record {
+	sched := t0.Add(at)
+	ctx, cancel := context.WithDeadline(context.Background(), sched.Add(cfg.Timeout))
+	defer cancel()
+	r := send(ctx, c, cfg.Method, cfg.URL, cfg.ContentType, cfg.Body, sched, true)
+	r.Start = at
+	return r
+}
+
+// trunc shortens s to at most n bytes, marking a cut with "…".
+func trunc(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// LateThreshold is how late after its scheduled time a request may be
+// sent before Summarise counts it as Late: a generator that falls behind (a
+// busy machine, its own GC) adds its lag to the latencies it records.
+const LateThreshold = 10 * time.Millisecond
+
+// Summary describes a set of requests.
+type Summary struct {
+	Requests, Failed int64
+	// Success is the share of requests answered 2xx, 0..1.
+	Success float64
+	// Late counts requests sent LateThreshold or more after their
+	// scheduled time (open loop); MaxLag is the most any was.
+	Late   int64
+	MaxLag time.Duration
+	// Nearest-rank percentiles of every request's latency, failed ones
+	// included.
+	P50, P99, P999, Max time.Duration
+	// Nodes counts successful answers per serving node.
+	Nodes map[string]int64
+	// ErrorKinds counts failures by Record.Err.
+	ErrorKinds map[string]int64
+}
+
+// Summarise returns the Summary of the records that ended in [from, to):
+// a request is counted when its answer (or error) arrived, so an error
+// caused by an event falls after the event.
+func Summarise(rs []Record, from, to time.Duration) Summary {
+	s := Summary{Nodes: map[string]int64{}, ErrorKinds: map[string]int64{}}
+	var lat []time.Duration
+	for _, r := range rs {
+		if end := r.Start + r.Latency; end < from || end >= to {
+			continue
+		}
+		s.Requests++
+		if r.Failed() {
+			s.Failed++
+			s.ErrorKinds[r.Err]++
+		} else if r.Node != "" {
+			s.Nodes[r.Node]++
+		}
+		lat = append(lat, r.Latency)
+		s.Max, s.MaxLag = max(s.Max, r.Latency), max(s.MaxLag, r.Lag)
+		if r.Lag >= LateThreshold {
+			s.Late++
+		}
+	}
+	if s.Requests > 0 {
+		s.Success = float64(s.Requests-s.Failed) / float64(s.Requests)
+	}
+	s.P50, s.P99, s.P999 = pairs.Percentile(lat, 500), pairs.Percentile(lat, 990), pairs.Percentile(lat, 999)
+	return s
+}
+
+// PickSample is a reading of a node's pick counter at a time since the run's
+// start.
+type PickSample struct {
+	At    time.Duration
+	Picks int64
+}
+
+// LastPick returns the time of the last reading at or after from whose
+// counter had grown since the reading before it, and how much it grew in
+// total from from on. ok is false when it never grew after from.
+func LastPick(samples []PickSample, from time.Duration) (last time.Duration, picks int64, ok bool) {
+	for i := 1; i < len(samples); i++ {
+		if samples[i].At < from {
+			continue
+		}
+		if d := samples[i].Picks - samples[i-1].Picks; d > 0 {
+			last, ok = samples[i].At, true
+			picks += d
+		}
+	}
+	return last, picks, ok
+}
+
+// FindPicks reads the gateway's /admin/api/services document and returns
+// the pick counter of the node whose id or address is node: the sum of its
+// picks per strategy.
+func FindPicks(doc []byte, node string) (int64, bool) {
+	var v struct {
+		Services []struct {
+			Nodes []struct {
+				ID, Address string
+				Picks       map[string]int64
+			}
+		}
+	}
+	if json.Unmarshal(doc, &v) != nil {
+		return 0, false
+	}
+	for _, s := range v.Services {
+		for _, n := range s.Nodes {
+			if n.ID == node || n.Address == node {
+				var sum int64
+				for _, c := range n.Picks {
+					sum += c
+				}
+				return sum, n.Picks != nil
+			}
+		}
+	}
+	return 0, false
 }
