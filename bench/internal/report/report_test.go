@@ -13,8 +13,9 @@ import (
 	"github.com/microlb/microlb/bench/internal/sysload"
 )
 
-// sample is a run with stages 1 to 7 filled in, and a NaN ratio.
+// sample is a run with every stage but 3 and 4 filled in, and a NaN ratio.
 func sample() *Results {
+	tailBase := TailFigures{Requests: 100, Success: 1, P99: 2 * time.Millisecond}
 	sel := func(strat string, nodes int, ns, speedup, allocs float64) gobench.SelectRow {
 		return gobench.SelectRow{Strategy: strat, Nodes: nodes, Speedup: speedup,
 			Stat: gobench.Stat{Name: "x", N: 1, NsOp: ns, AllocsOp: allocs, BytesOp: 96}}
@@ -29,8 +30,16 @@ func sample() *Results {
 			{ID: 3, Name: "rpc", Status: StatusSkipped, Reason: "./services/producer does not build"},
 			{ID: 4, Name: "failover", Status: StatusFailed, Reason: "boom | pipe"},
 			{ID: 5, Name: "propagation", Status: StatusOK},
-			{ID: 6, Name: "stock", Status: StatusOK}, {ID: 7, Name: "timewait", Status: StatusOK},
+			{ID: 6, Name: "stock", Status: StatusOK}, {ID: 7, Name: "timewait", Status: StatusOK}, {ID: 8, Name: "tail", Status: StatusOK},
 		},
+		Tail: &Tail{Rate: 300, ClientTimeout: 2 * time.Second, Fault: "Stalls.", Duration: 45 * time.Second, BaseDuration: 20 * time.Second,
+			Stalled: []TailRow{
+				{Name: "gw, leastloaded", Strategy: "leastloaded", Config: "defaults", Default: true, Base: &tailBase,
+					Run: TailFigures{Requests: 1000, Failed: 2, Success: 0.998, P50: time.Millisecond, P99: 8 * time.Millisecond,
+						P999: time.Second, Max: time.Second, Late: 10, MaxLag: 30 * time.Millisecond, Errors: map[string]int64{"HTTP 504": 2}}},
+				{Name: TailGoMicro, Err: "boom | pipe"},
+			},
+			Unequal: "1×, 2×, 4×.", Speeds: []TailRow{{Name: "gw, random", Strategy: "random", Default: true, Run: tailBase}}},
 		Selector: []gobench.SelectRow{
 			sel(gobench.Baseline, 3, 1700, 1, 11), sel("roundrobin", 3, 100, 17, 2), sel("hash", 3, 200, 8.5, 2),
 			sel(gobench.Baseline, 1000, 90000, 1, 1008), sel("roundrobin", 1000, 100, 900, 3),
@@ -137,6 +146,12 @@ func TestMarkdown(t *testing.T) {
 		"skipped: ./services/producer does not build",
 		"failed: boom | pipe",
 		"| go-micro default | 1 | 5.00 s | 5.00 s | 5.00 s | 1 (limit 5s) |",
+		"Open-loop load at 300 req/s",
+		"| gw, leastloaded | defaults | 99.80 % | 1.00 ms | 8.00 ms | 1.00 s | 1.00 s | 2.00 ms | 4.00× | 1.00 % (max 30 ms) / 0.00 % (max 0) | 2 (2× HTTP 504) |",
+		"| go-micro api (default selector) | | failed: boom / pipe |",
+		"target ≥ 99.9 %: **missed**",
+		"target ≤ 2×: **missed**",
+		"random p99 ÷ leastloaded p99: not measured",
 		"## 6. HTTP → RPC to stock go-micro v4.11.0 services (mucp and gRPC)\n",
 		"| target | req/s | p50 | p99 | errors | req/s ÷ go-micro api → stock mucp (median, min–max) | p99 ÷ go-micro api → stock mucp | pairs |",
 		"| microlb api-gateway → stock mucp | 5400 | 9.00 ms | 20 ms | 0 | 1.80× (1.60×–2.10×) | 0.70× | 3 |",
@@ -158,6 +173,12 @@ func TestMarkdown(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)
 		}
+	}
+	if strings.Count(md, meaningNote) != 1 {
+		t.Errorf("want the pointer %q to bench/README.md once", meaningNote)
+	}
+	if g, i, s := strings.Index(md, "## Targets"), strings.Index(md, meaningNote), strings.Index(md, "## 1. "); g < 0 || s < 0 || !(g < i && i < s) {
+		t.Errorf("pointer at %d, want it between the targets (at %d) and the stages (at %d)", i, g, s)
 	}
 	if t.Failed() {
 		t.Log(md)
@@ -202,20 +223,6 @@ func TestJSON(t *testing.T) {
 	}
 	if v.TimeWait.MaxTimeWait != 40 || v.TimeWait.Samples != 121 || v.TimeWait.Requests != 600000 || v.TimeWait.TwReuse != "2" {
 		t.Errorf("TimeWait = %+v", v.TimeWait)
-	}
-}
-
-func TestMarkdownPointsToTheMeaning(t *testing.T) {
-	var b bytes.Buffer
-	if err := Markdown(&b, sample()); err != nil {
-		t.Fatal(err)
-	}
-	md := b.String()
-	if strings.Count(md, meaningNote) != 1 {
-		t.Fatalf("want the pointer %q once in:\n%s", meaningNote, md)
-	}
-	if g, i, s := strings.Index(md, "## Targets"), strings.Index(md, meaningNote), strings.Index(md, "## 1. "); g < 0 || s < 0 || !(g < i && i < s) {
-		t.Fatalf("pointer at %d, want it between the targets (at %d) and the stages (at %d)", i, g, s)
 	}
 }
 
@@ -288,31 +295,5 @@ func TestTailGoals(t *testing.T) {
 				t.Errorf("(b) measured = %q, want %q", g[2].Measured, tt.wantRatio)
 			}
 		})
-	}
-}
-
-func TestTailMarkdown(t *testing.T) {
-	base := TailFigures{Requests: 100, Success: 1, P99: 2 * time.Millisecond}
-	tl := &Tail{Rate: 300, ClientTimeout: 2 * time.Second, Fault: "Stalls.", Duration: 45 * time.Second, BaseDuration: 20 * time.Second,
-		Stalled: []TailRow{
-			{Name: "gw, leastloaded", Strategy: "leastloaded", Config: "defaults", Default: true, Base: &base,
-				Run: TailFigures{Requests: 1000, Failed: 2, Success: 0.998, P50: time.Millisecond, P99: 8 * time.Millisecond,
-					P999: time.Second, Max: time.Second, Late: 10, MaxLag: 30 * time.Millisecond, Errors: map[string]int64{"HTTP 504": 2}}},
-			{Name: TailGoMicro, Err: "boom | pipe"},
-		},
-		Unequal: "1×, 2×, 4×.", Speeds: []TailRow{{Name: "gw, random", Strategy: "random", Default: true, Run: base}}}
-	var b md
-	b.tail(&Results{Tail: tl})
-	for _, want := range []string{
-		"Open-loop load at 300 req/s",
-		"| gw, leastloaded | defaults | 99.80 % | 1.00 ms | 8.00 ms | 1.00 s | 1.00 s | 2.00 ms | 4.00× | 1.00 % (max 30 ms) / 0.00 % (max 0) | 2 (2× HTTP 504) |",
-		"| go-micro api (default selector) | | failed: boom / pipe |",
-		"target ≥ 99.9 %: **missed**",
-		"target ≤ 2×: **missed**",
-		"random p99 ÷ leastloaded p99: not measured",
-	} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("markdown lacks %q:\n%s", want, b.String())
-		}
 	}
 }
