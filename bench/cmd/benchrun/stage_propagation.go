@@ -39,10 +39,7 @@ func (h *harness) propagationStage(st *report.Stage) error {
 			return err
 		}
 	}
-	sels := []struct {
-		name string
-		sel  selector.Selector
-	}{
+	sels := []namedSelector{
 		{report.NameMicrolb, mlb.New(selector.Registry(newReg()), mlb.WithStrategy(mlb.RoundRobin))},
 		{report.NameGoMicroSel, selector.NewSelector(selector.Registry(newReg()), selector.SetStrategy(selector.RoundRobin))},
 	}
@@ -56,10 +53,8 @@ func (h *harness) propagationStage(st *report.Stage) error {
 	// watch event into what it cached, so a node removed before the watch
 	// is up would stay cached until the cache's 1-minute TTL.
 	for _, n := range nodes {
-		for _, s := range sels {
-			if !pickedWithin(s.sel, n.Id, 10*time.Second) {
-				return fmt.Errorf("%s never picked node %s", s.name, n.Id)
-			}
+		if err := pickedByAll(sels, n.Id); err != nil {
+			return err
 		}
 	}
 	time.Sleep(h.o.propQuiet)
@@ -72,10 +67,8 @@ func (h *harness) propagationStage(st *report.Stage) error {
 		if err := register(newReg(), victim); err != nil {
 			return err
 		}
-		for _, s := range sels {
-			if !pickedWithin(s.sel, victim.Id, 10*time.Second) {
-				return fmt.Errorf("%s never picked the registered node %s", s.name, victim.Id)
-			}
+		if err := pickedByAll(sels, victim.Id); err != nil {
+			return err
 		}
 		if err := h.ctx.Err(); err != nil {
 			return err
@@ -98,7 +91,7 @@ func (h *harness) propagationStage(st *report.Stage) error {
 		}
 		wg.Wait()
 		h.logf("rep %d/%d: %s last picked %v after the deregistration, %s %v", rep+1, h.o.propReps,
-			sels[0].name, last(results[0].Samples), sels[1].name, last(results[1].Samples))
+			sels[0].name, results[0].Samples[rep], sels[1].name, results[1].Samples[rep])
 	}
 	for i := range results {
 		results[i].P50, results[i].P99 = pairs.Percentile(results[i].Samples, 500), pairs.Percentile(results[i].Samples, 990)
@@ -128,14 +121,25 @@ func pickOnce(s selector.Selector) string {
 	return n.Id
 }
 
-// pickedWithin reports whether s picks node id within d.
-func pickedWithin(s selector.Selector, id string, d time.Duration) bool {
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(pickPause) {
-		if pickOnce(s) == id {
-			return true
+// namedSelector is one selector under test.
+type namedSelector struct {
+	name string
+	sel  selector.Selector
+}
+
+// pickedByAll returns an error unless each of sels picks node id within
+// 10 s.
+func pickedByAll(sels []namedSelector, id string) error {
+	for _, s := range sels {
+		picked := false
+		for end := time.Now().Add(10 * time.Second); !picked && time.Now().Before(end); time.Sleep(pickPause) {
+			picked = pickOnce(s.sel) == id
+		}
+		if !picked {
+			return fmt.Errorf("%s never picked node %s", s.name, id)
 		}
 	}
-	return false
+	return nil
 }
 
 // watchGone picks from s until node id has not been picked for quiet (or
@@ -157,11 +161,4 @@ func watchGone(s selector.Selector, id string, t0 time.Time, quiet, max time.Dur
 		}
 		time.Sleep(pickPause)
 	}
-}
-
-func last(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	return ds[len(ds)-1]
 }
