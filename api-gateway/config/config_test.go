@@ -97,13 +97,8 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := Parse([]byte(tt.yaml))
-			if err == nil {
-				err = cfg.Validate()
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err %v, want %q", err, tt.want)
-			}
+			_, err := parseValid(tt.yaml)
+			checkErr(t, err, tt.want)
 		})
 	}
 }
@@ -120,13 +115,8 @@ func TestValidAccepted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := Parse([]byte(tt.yaml))
-			if err == nil {
-				err = cfg.Validate()
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, err := parseValid(tt.yaml)
+			checkErr(t, err, "")
 		})
 	}
 	cfg, _ := Parse(nil)
@@ -150,4 +140,28 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if len(cfg.Routes) == 0 {
 		t.Fatal("the example has no routes")
 	}
+}
+
+// parseValid parses yaml and validates the result: the configuration and the
+// first error.
+func parseValid(yaml string) (*Config, error) {
+	cfg, err := Parse([]byte(yaml))
+	if err == nil {
+		err = cfg.Validate()
+	}
+	return cfg, err
+}
+
+// checkErr fails t unless err is as wanted: nil when want is "", else an
+// error containing want. It reports whether err is nil, that is, whether
+// the test has a configuration to check further.
+func checkErr(t *testing.T, err error, want string) bool {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatal(err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("error %v, want one containing %q", err, want)
+	}
+	return err == nil
 }

@@ -8,9 +8,8 @@ import (
 
 func TestConsulKey(t *testing.T) {
 	tests := []struct {
-		name, src, want string
-		wantKV          bool
-		wantErr         string
+		name, src, want, wantErr string
+		wantKV                   bool
 	}{
 		{name: "file", src: "gateway.yaml"},
 		{name: "absolute file", src: "/etc/microlb/gateway.yaml"},

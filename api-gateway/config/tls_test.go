@@ -1,17 +1,14 @@
 package config
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
 
 func TestListenSettings(t *testing.T) {
 	tests := []struct {
-		name    string
-		yaml    string
-		wantErr string // "" for valid
-		check   func(*Config) bool
+		name, yaml, wantErr string // wantErr "" for valid
+		check               func(*Config) bool
 	}{
 		{name: "defaults: no TLS, no h2c, no grace", yaml: "", check: func(c *Config) bool {
 			return c.Server.TLS == nil && c.Server.AdminTLS == nil && !c.Server.H2C && c.Server.AcceptGrace == 0
@@ -30,20 +27,8 @@ func TestListenSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := Parse([]byte(tt.yaml))
-			if err == nil {
-				err = cfg.Validate()
-			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v; want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !tt.check(cfg) {
+			cfg, err := parseValid(tt.yaml)
+			if checkErr(t, err, tt.wantErr) && !tt.check(cfg) {
 				t.Errorf("got %+v", cfg.Server)
 			}
 		})

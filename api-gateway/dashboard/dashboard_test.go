@@ -10,11 +10,8 @@ import (
 
 func TestHandler(t *testing.T) {
 	tests := []struct {
-		name     string
-		path     string
-		want     int
-		wantType string
-		contains string
+		name, path, wantType, contains string
+		want                           int
 	}{
 		{name: "page", path: "/", want: 200, wantType: "text/html; charset=utf-8", contains: "send 1000 test calls"},
 		{name: "script", path: "/static/app.js", want: 200, wantType: "text/javascript; charset=utf-8", contains: "/admin/api/services"},

@@ -16,6 +16,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"go-micro.dev/v4/registry"
+
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 func TestLayersFollowOrder(t *testing.T) {
@@ -124,7 +126,7 @@ func TestRecoverInsideLogAndMetrics(t *testing.T) {
 		t.Fatal("the panic was not logged")
 	}
 	if m := scrape(t, g); !strings.Contains(m, `microlb_gateway_requests_total{code="500",method="GET",node="",route="default",service=""} 1`) {
-		t.Fatalf("metrics:\n%s", grepLines(m, "microlb_gateway_requests_total"))
+		t.Fatalf("metrics:\n%s", testutil.Grep(m, "microlb_gateway_requests_total"))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"go-micro.dev/v4/registry"
 
 	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 const (
@@ -139,7 +140,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 			t.Errorf("log line %v: want the error naming the bad kind, trigger SIGHUP", l)
 		}
 		if code, _, body := do(t, "GET", "http://"+g.adm+"/metrics", ""); code != 200 || !strings.Contains(body, "microlb_config_reload_errors_total 1\n") {
-			t.Errorf("metrics: %d %s", code, grepLines(body, "microlb_config"))
+			t.Errorf("metrics: %d %s", code, testutil.Grep(body, "microlb_config"))
 		}
 		if code, _, _ := do(t, "GET", base+"/b/x", "", "X-API-Key", "key-0123456789"); code != 200 {
 			t.Errorf("/b after the rejected reload: %d; want 200 (the previous configuration)", code)

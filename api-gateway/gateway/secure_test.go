@@ -16,6 +16,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"go-micro.dev/v4/registry"
+
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 // statusCase is a request to path with the header pairs hdr, and the
@@ -171,7 +173,7 @@ func TestRegistryDownUnknownKind(t *testing.T) {
 		do(t, "GET", g.url+fmt.Sprintf("/random-%d/hello", i), "")
 	}
 	if m := scrape(t, g); strings.Contains(m, "random-") || !strings.Contains(m, `microlb_gateway_requests_total{code="503",method="GET",node="",route="default",service=""} 6`) {
-		t.Fatalf("metrics:\n%s", grepLines(m, "microlb_gateway_requests_total"))
+		t.Fatalf("metrics:\n%s", testutil.Grep(m, "microlb_gateway_requests_total"))
 	}
 }
 
