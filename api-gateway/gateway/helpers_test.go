@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"go-micro.dev/v4/broker"
 	raw "go-micro.dev/v4/codec/bytes"
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/registry"
@@ -23,6 +22,7 @@ import (
 	"go-micro.dev/v4/transport"
 
 	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/internal/greetertest"
 	"github.com/microlb/microlb/internal/testutil"
 	"github.com/microlb/microlb/proto/greeter"
 )
@@ -141,27 +141,12 @@ const privateGreeter = "private.greeter"
 func startGreeterAs(t testing.TB, reg registry.Registry, name, id string, md map[string]string) *greeterNode {
 	t.Helper()
 	n := &greeterNode{id: id, streamed: make(chan string, 16)}
-	srv := server.NewRPCServer(
-		server.Name(name),
-		server.Id(id),
-		server.Address("127.0.0.1:0"),
-		server.Registry(reg),
-		server.Broker(broker.NewMemoryBroker()),
-		server.Transport(transport.NewHTTPTransport()),
-		server.Metadata(md),
-		server.RegisterTTL(time.Minute),
-		server.Version(md["version"]),
-	)
-	if err := greeter.RegisterGreeterHandler(srv, n); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
+	srv := greetertest.Serve(t, server.NewRPCServer, n, server.Name(name), server.Id(id), server.Registry(reg),
+		server.Transport(transport.NewHTTPTransport()), server.Metadata(md), server.RegisterTTL(time.Minute),
+		server.Version(md["version"]))
 	n.srv = srv
 	n.id = name + "-" + id
 	n.addr = srv.Options().Address
-	t.Cleanup(func() { srv.Stop() })
 	return n
 }
 

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	grpcs "github.com/go-micro/plugins/v4/server/grpc"
-	"go-micro.dev/v4/broker"
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/registry"
@@ -25,6 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/microlb/microlb/api-gateway/route"
+	"github.com/microlb/microlb/internal/greetertest"
 	"github.com/microlb/microlb/proto/greeter"
 	"github.com/microlb/microlb/selector"
 )
@@ -96,24 +96,13 @@ func startStock(t testing.TB, reg registry.Registry, kind, id string) *stockNode
 // (kind "mucp") or the gRPC server plugin ("grpc"). It stops at cleanup.
 func serveGreeter(t testing.TB, reg registry.Registry, kind, id string, h greeter.GreeterHandler) server.Server {
 	t.Helper()
-	opts := []server.Option{
-		server.Name("greeter"), server.Id(id), server.Address("127.0.0.1:0"), server.Registry(reg),
-		server.Broker(broker.NewMemoryBroker()), server.RegisterTTL(time.Minute),
+	newServer := grpcs.NewServer
+	if kind != "grpc" {
+		newServer = func(opts ...server.Option) server.Server {
+			return server.NewRPCServer(append(opts, server.Transport(transport.NewHTTPTransport()))...)
+		}
 	}
-	var srv server.Server
-	if kind == "grpc" {
-		srv = grpcs.NewServer(opts...)
-	} else {
-		srv = server.NewRPCServer(append(opts, server.Transport(transport.NewHTTPTransport()))...)
-	}
-	if err := greeter.RegisterGreeterHandler(srv, h); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	return srv
+	return greetertest.Serve(t, newServer, h, server.Id(id), server.Registry(reg), server.RegisterTTL(time.Minute))
 }
 
 // newTestHandler returns a handler over a fresh selector of reg.
