@@ -9,9 +9,11 @@ import (
 )
 
 func TestHandler(t *testing.T) {
+	h := Handler()
 	tests := []struct {
-		name, path, wantType, contains string
-		want                           int
+		name, path         string
+		want               int
+		wantType, contains string
 	}{
 		{name: "page", path: "/", want: 200, wantType: "text/html; charset=utf-8", contains: "send 1000 test calls"},
 		{name: "script", path: "/static/app.js", want: 200, wantType: "text/javascript; charset=utf-8", contains: "/admin/api/services"},
@@ -19,7 +21,6 @@ func TestHandler(t *testing.T) {
 		{name: "unknown asset", path: "/static/nope.js", want: 404},
 		{name: "unknown page", path: "/nope", want: 404},
 	}
-	h := Handler()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()

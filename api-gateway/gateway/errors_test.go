@@ -161,9 +161,9 @@ func TestUnknownRouteWithoutDefault(t *testing.T) {
 }
 
 // rawRequest sends request text as is and returns the status code.
-func rawRequest(t *testing.T, base, request string) (int, string) {
+func rawRequest(t *testing.T, addr, request string) (int, string) {
 	t.Helper()
-	conn := dialURL(t, base)
+	conn := dial(t, addr)
 	defer conn.Close()
 	io.WriteString(conn, request)
 	rsp, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -199,7 +199,7 @@ func TestHostileInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, body := rawRequest(t, g.url, tt.req)
+			code, body := rawRequest(t, g.addr, tt.req)
 			if code != tt.want {
 				t.Fatalf("status %d, want %d: %s", code, tt.want, body)
 			}

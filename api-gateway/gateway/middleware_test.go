@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -196,7 +195,7 @@ func TestJWT(t *testing.T) {
 	der, _ := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 	pubFile := filepath.Join(t.TempDir(), "jwt.pub")
-	os.WriteFile(pubFile, pubPEM, 0o600)
+	testutil.WriteFile(t, pubFile, pubPEM)
 	g := newTestGateway(t, reg, `
 auth:
   jwt: {hs256_secret: "`+jwtSecret+`", rs256_public_key_file: "`+pubFile+`", issuer: microlb-test, audience: gateway}

@@ -455,7 +455,7 @@ func TestJSONErrorsLeaveBodiesAlone(t *testing.T) {
 	register(t, reg, "mimic", "m1", up.Listener.Addr().String(), map[string]string{"protocol": "http"})
 	g := newTestGateway(t, reg, "")
 	for i := range 2 { // on a fresh connection and on a kept-alive one
-		conn := dialURL(t, g.url)
+		conn := dial(t, g.addr)
 		conn.SetDeadline(time.Now().Add(5 * time.Second))
 		br := bufio.NewReader(conn)
 		for j := range i + 1 {

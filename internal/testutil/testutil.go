@@ -1,7 +1,7 @@
 // Package testutil holds the helpers that several test packages share: a
 // log buffer safe for concurrent writes, a poll-until-true wait, a
-// go-micro error decoder, a settable clock and a line filter. It is
-// imported by tests only.
+// go-micro error decoder, a settable clock, a line filter, an atomic file
+// write and a heap measure. It is imported by tests only.
 package testutil
 
 import (
