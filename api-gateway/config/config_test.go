@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -13,7 +15,7 @@ func env(m map[string]string) func(string) string { return func(k string) string
 func TestLoadPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "gw.yaml")
-	os.WriteFile(file, []byte("address: \":9000\"\nadmin_address: 127.0.0.1:9001\nregistry_address: yaml:8500\nnamespace: yaml.\n"), 0o644)
+	testutil.WriteFile(t, file, []byte("address: \":9000\"\nadmin_address: 127.0.0.1:9001\nregistry_address: yaml:8500\nnamespace: yaml.\n"))
 	tests := []struct {
 		name                      string
 		args                      []string
@@ -51,10 +53,16 @@ func TestDefaults(t *testing.T) {
 		cfg.Server.MaxHeaderBytes == 0 || len(cfg.Routes) != 0 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
+	if cfg.Defaults.MaxResponseBytes != 8<<20 {
+		t.Fatalf("default max_response_bytes %d, want 8 MiB", cfg.Defaults.MaxResponseBytes)
+	}
 }
 
 func TestValidate(t *testing.T) {
-	tests := []struct{ name, yaml, want string }{
+	tests := []struct {
+		name, yaml string
+		want       string // in the error; "" for a configuration that loads
+	}{
 		{"unknown key", "adress: x", "field adress not found"},
 		{"bad strategy", "defaults: {strategy: fastest}", "unknown strategy"},
 		{"bad hash key", "defaults: {hash_key: 'header:'}", "needs a name"},
@@ -94,44 +102,31 @@ func TestValidate(t *testing.T) {
 		{"negative max_response_bytes", "defaults: {max_response_bytes: -1}", "max_response_bytes must not be negative"},
 		{"duplicate path by case", "routes: [{path: /x, service: s, name: a}, {path: /X, service: t, name: b}]", "duplicate path"},
 		{"empty admin host", "admin_hosts: ['']", "not a host name"},
+		// server: listeners, TLS and h2c.
+		{"key missing", "server: {tls: {cert_file: a.crt}}", "server.tls: cert_file and key_file are both required"},
+		{"admin cert missing", "server: {admin_tls: {key_file: a.key}}", "server.admin_tls: cert_file and key_file are both required"},
+		{"h2c with tls", "server: {h2c: true, tls: {cert_file: a.crt, key_file: a.key}}", "server.h2c: cleartext HTTP/2 cannot be combined with server.tls"},
+		{"negative grace", "server: {accept_grace: -1s}", "server.accept_grace must not be negative"},
+		{"unknown server key", "server: {tls: {cert: a.crt}}", "field cert not found"},
+		// tracing.
+		{"unknown exporter", "tracing: {exporter: jaeger}\n", `tracing.exporter "jaeger": want none, stdout or otlp`},
+		{"ratio above 1", "tracing: {sample_ratio: 1.5}\n", "tracing.sample_ratio 1.5: want 0 to 1"},
+		{"negative ratio", "tracing: {sample_ratio: -0.1}\n", "tracing.sample_ratio -0.1: want 0 to 1"},
+		{"unknown tracing key", "tracing: {exporter: none, sampler: always}\n", `tracing: unknown key "sampler"`},
+		{"endpoint without otlp", "tracing: {exporter: stdout, endpoint: 'x:1'}\n", "tracing.endpoint is for exporter otlp only"},
+		// The secure options that must still load.
+		{"rate by api_key on api_key route", "routes: [{path: /x, service: s, auth: {mode: api_key}, rate_limit: {rps: 1, by: api_key}}]", ""},
+		{"rate by api_key on any route", "auth: {jwt: {hs256_secret: 0123456789abcdef}}\nroutes: [{path: /x, service: s, auth: {mode: any}, rate_limit: {rps: 1, by: api_key}}]", ""},
+		{"rate by principal anywhere", "defaults: {rate_limit: {rps: 1, by: principal}}", ""},
+		{"default rate by api_key without a default route", "disable_default_route: true\ndefaults: {rate_limit: {rps: 1, by: api_key}}\nroutes: [{path: /x, service: s, auth: {mode: api_key}}]", ""},
+		{"admin hosts", "admin_hosts: [gw.internal, 'gw.internal:8081']", ""},
+		{"one document with a leading separator", "---\naddress: ':1'\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := Parse([]byte(tt.yaml))
-			if err == nil {
-				err = cfg.Validate()
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err %v, want %q", err, tt.want)
-			}
+			_, err := parseValid(tt.yaml)
+			checkErr(t, err, tt.want)
 		})
-	}
-}
-
-// TestValidAccepted: the secure options that must still load.
-func TestValidAccepted(t *testing.T) {
-	tests := []struct{ name, yaml string }{
-		{"rate by api_key on api_key route", "routes: [{path: /x, service: s, auth: {mode: api_key}, rate_limit: {rps: 1, by: api_key}}]"},
-		{"rate by api_key on any route", "auth: {jwt: {hs256_secret: 0123456789abcdef}}\nroutes: [{path: /x, service: s, auth: {mode: any}, rate_limit: {rps: 1, by: api_key}}]"},
-		{"rate by principal anywhere", "defaults: {rate_limit: {rps: 1, by: principal}}"},
-		{"default rate by api_key without a default route", "disable_default_route: true\ndefaults: {rate_limit: {rps: 1, by: api_key}}\nroutes: [{path: /x, service: s, auth: {mode: api_key}}]"},
-		{"admin hosts", "admin_hosts: [gw.internal, 'gw.internal:8081']"},
-		{"one document with a leading separator", "---\naddress: ':1'\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := Parse([]byte(tt.yaml))
-			if err == nil {
-				err = cfg.Validate()
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-	cfg, _ := Parse(nil)
-	if cfg.Defaults.MaxResponseBytes != 8<<20 {
-		t.Fatalf("default max_response_bytes %d, want 8 MiB", cfg.Defaults.MaxResponseBytes)
 	}
 }
 
@@ -149,5 +144,27 @@ func TestExampleConfigIsValid(t *testing.T) {
 	}
 	if len(cfg.Routes) == 0 {
 		t.Fatal("the example has no routes")
+	}
+}
+
+// parseValid parses yaml and validates the result: the configuration and the
+// first error.
+func parseValid(yaml string) (*Config, error) {
+	cfg, err := Parse([]byte(yaml))
+	if err == nil {
+		err = cfg.Validate()
+	}
+	return cfg, err
+}
+
+// checkErr fails t unless err is as wanted: nil when want is "", else an
+// error containing want.
+func checkErr(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatal(err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("error %v, want one containing %q", err, want)
 	}
 }

@@ -4,13 +4,14 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 func TestConsulKey(t *testing.T) {
 	tests := []struct {
-		name, src, want string
-		wantKV          bool
-		wantErr         string
+		name, src, want, wantErr string
+		wantKV                   bool
 	}{
 		{name: "file", src: "gateway.yaml"},
 		{name: "absolute file", src: "/etc/microlb/gateway.yaml"},
@@ -39,22 +40,11 @@ func TestConsulKey(t *testing.T) {
 }
 
 func TestConsulAddrs(t *testing.T) {
-	tests := []struct {
-		name, list string
-		want       []string
-	}{
-		{"default", "", []string{"127.0.0.1:8500"}},
-		{"one", "10.0.0.1:8501", []string{"10.0.0.1:8501"}},
-		{"port added", "consul.local", []string{"consul.local:8500"}},
-		{"list", "a:1, b ,,c:3", []string{"a:1", "b:8500", "c:3"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := consulAddrs(tt.list); strings.Join(got, " ") != strings.Join(tt.want, " ") {
-				t.Errorf("consulAddrs(%q) = %q, want %q", tt.list, got, tt.want)
-			}
-		})
-	}
+	testutil.Table(t, "consulAddrs", consulAddrs,
+		testutil.Row("default", "", []string{"127.0.0.1:8500"}),
+		testutil.Row("one", "10.0.0.1:8501", []string{"10.0.0.1:8501"}),
+		testutil.Row("port added", "consul.local", []string{"consul.local:8500"}),
+		testutil.Row("list", "a:1, b ,,c:3", []string{"a:1", "b:8500", "c:3"}))
 }
 
 // TestConsulSource checks where a consul:// configuration is read from:

@@ -9,12 +9,11 @@ import (
 )
 
 func TestHandler(t *testing.T) {
+	h := Handler()
 	tests := []struct {
-		name     string
-		path     string
-		want     int
-		wantType string
-		contains string
+		name, path         string
+		want               int
+		wantType, contains string
 	}{
 		{name: "page", path: "/", want: 200, wantType: "text/html; charset=utf-8", contains: "send 1000 test calls"},
 		{name: "script", path: "/static/app.js", want: 200, wantType: "text/javascript; charset=utf-8", contains: "/admin/api/services"},
@@ -22,7 +21,6 @@ func TestHandler(t *testing.T) {
 		{name: "unknown asset", path: "/static/nope.js", want: 404},
 		{name: "unknown page", path: "/nope", want: 404},
 	}
-	h := Handler()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()

@@ -18,16 +18,6 @@ func scrape(t testing.TB, g *testGateway) string {
 	return body
 }
 
-func grepLines(s, substr string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
 func TestAdmin(t *testing.T) {
 	reg := registry.NewMemoryRegistry()
 	a := startGreeter(t, reg, "a", map[string]string{"weight": "3", "zone": "z1", "version": "v1"})

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -50,9 +49,9 @@ type rawResponse struct {
 // reads responses until the server closes the connection, n responses
 // arrived, or 5 s passed. Raw requests carry what net/http's client would
 // normalise or refuse to send.
-func exchange(t *testing.T, base, request string, n int) []rawResponse {
+func exchange(t *testing.T, addr, request string, n int) []rawResponse {
 	t.Helper()
-	conn := dialURL(t, base)
+	conn := dial(t, addr)
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
 	go io.WriteString(conn, request) // a server may answer before it read everything
@@ -206,7 +205,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := exchange(t, g.url, tt.req, len(tt.want))
+			got := exchange(t, g.addr, tt.req, len(tt.want))
 			if len(got) != len(tt.want) {
 				codes := []int{}
 				for _, r := range got {
@@ -237,7 +236,7 @@ func TestBadInput(t *testing.T) {
 func TestBadInputAccepted(t *testing.T) {
 	g := badInputFixture(t)
 	t.Run("invalid request id is replaced", func(t *testing.T) {
-		r := exchange(t, g.url, get1("/greeter/hello?name=x", "X-Request-Id: a b\xff\r\n"), 1)
+		r := exchange(t, g.addr, get1("/greeter/hello?name=x", "X-Request-Id: a b\xff\r\n"), 1)
 		if len(r) != 1 || r[0].code != 200 || len(r[0].header.Get("X-Request-Id")) != 36 {
 			t.Fatalf("%+v", r)
 		}
@@ -263,7 +262,7 @@ func TestBadInputAccepted(t *testing.T) {
 		smuggled := "GET /web/smuggled HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 		req := fmt.Sprintf("POST /web/x HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n%s", 5+len(smuggled), smuggled)
 		mark := len(g.logs.String())
-		got := exchange(t, g.url, req, 2)
+		got := exchange(t, g.addr, req, 2)
 		if len(got) != 2 || got[0].code != 200 || got[1].code != 200 {
 			t.Fatalf("%+v", got)
 		}
@@ -298,13 +297,12 @@ func jsonLines(text, msg string) []map[string]any {
 // answering, while other clients are served as usual.
 func TestSlowloris(t *testing.T) {
 	g := badInputFixture(t)
-	u, _ := url.Parse(g.url)
 	const slow = 5
 	var closedAfter [slow]time.Duration
 	var wg sync.WaitGroup
 	for i := range slow {
 		wg.Go(func() {
-			conn, err := net.Dial("tcp", u.Host)
+			conn, err := net.Dial("tcp", g.addr)
 			if err != nil {
 				t.Error(err)
 				return
@@ -360,7 +358,6 @@ func TestSlowloris(t *testing.T) {
 // read_header_timeout (500 ms) and the idle ones at its idle_timeout (1 s).
 func TestManyIdleConnections(t *testing.T) {
 	g := badInputFixture(t)
-	u, _ := url.Parse(g.url)
 	before := runtime.NumGoroutine()
 	var conns []net.Conn
 	defer func() {
@@ -369,17 +366,10 @@ func TestManyIdleConnections(t *testing.T) {
 		}
 	}()
 	for range 200 {
-		c, err := net.Dial("tcp", u.Host)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
+		conns = append(conns, dial(t, g.addr))
 	}
 	for range 100 {
-		c, err := net.Dial("tcp", u.Host)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dial(t, g.addr)
 		conns = append(conns, c)
 		io.WriteString(c, "GET /greeter/hello?name=idle HTTP/1.1\r\nHost: x\r\n\r\n")
 		rsp, err := http.ReadResponse(bufio.NewReader(c), nil)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"go-micro.dev/v4/registry"
+
+	"github.com/microlb/microlb/internal/configtest"
 )
 
 // The benchmarks serve through Handler().ServeHTTP, without a client-side
@@ -64,7 +66,7 @@ func cpuTime() int64 {
 func benchGateway(b *testing.B, reg registry.Registry, yaml string, level slog.Level) *Gateway {
 	b.Helper()
 	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: level}))
-	g, err := New(Options{Config: testConfig(b, yaml), Registry: reg, Logger: log})
+	g, err := New(Options{Config: configtest.Load(b, yaml), Registry: reg, Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"bufio"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -160,21 +158,6 @@ func TestUnknownRouteWithoutDefault(t *testing.T) {
 	}
 }
 
-// rawRequest sends request text as is and returns the status code.
-func rawRequest(t *testing.T, base, request string) (int, string) {
-	t.Helper()
-	conn := dialURL(t, base)
-	defer conn.Close()
-	io.WriteString(conn, request)
-	rsp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("no answer (dropped connection?): %v", err)
-	}
-	defer rsp.Body.Close()
-	b, _ := io.ReadAll(rsp.Body)
-	return rsp.StatusCode, string(b)
-}
-
 // TestHostileInput sends what must never panic nor be a 500.
 func TestHostileInput(t *testing.T) {
 	g := errorsFixture(t)
@@ -199,9 +182,12 @@ func TestHostileInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, body := rawRequest(t, g.url, tt.req)
-			if code != tt.want {
-				t.Fatalf("status %d, want %d: %s", code, tt.want, body)
+			got := exchange(t, g.addr, tt.req, 1)
+			if len(got) != 1 {
+				t.Fatal("no answer (dropped connection?)")
+			}
+			if got[0].code != tt.want {
+				t.Fatalf("status %d, want %d: %s", got[0].code, tt.want, got[0].body)
 			}
 		})
 	}

@@ -9,20 +9,19 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"go-micro.dev/v4/broker"
 	raw "go-micro.dev/v4/codec/bytes"
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/server"
 	"go-micro.dev/v4/transport"
 
-	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/internal/configtest"
+	"github.com/microlb/microlb/internal/greetertest"
 	"github.com/microlb/microlb/internal/testutil"
 	"github.com/microlb/microlb/proto/greeter"
 )
@@ -141,27 +140,12 @@ const privateGreeter = "private.greeter"
 func startGreeterAs(t testing.TB, reg registry.Registry, name, id string, md map[string]string) *greeterNode {
 	t.Helper()
 	n := &greeterNode{id: id, streamed: make(chan string, 16)}
-	srv := server.NewRPCServer(
-		server.Name(name),
-		server.Id(id),
-		server.Address("127.0.0.1:0"),
-		server.Registry(reg),
-		server.Broker(broker.NewMemoryBroker()),
-		server.Transport(transport.NewHTTPTransport()),
-		server.Metadata(md),
-		server.RegisterTTL(time.Minute),
-		server.Version(md["version"]),
-	)
-	if err := greeter.RegisterGreeterHandler(srv, n); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
+	srv := greetertest.Serve(t, server.NewRPCServer, n, server.Name(name), server.Id(id), server.Registry(reg),
+		server.Transport(transport.NewHTTPTransport()), server.Metadata(md), server.RegisterTTL(time.Minute),
+		server.Version(md["version"]))
 	n.srv = srv
 	n.id = name + "-" + id
 	n.addr = srv.Options().Address
-	t.Cleanup(func() { srv.Stop() })
 	return n
 }
 
@@ -237,14 +221,10 @@ func register(t testing.TB, reg registry.Registry, name, id, addr string, md map
 	}
 }
 
-// dialURL connects to the host of the URL base, failing t when it cannot.
-func dialURL(t testing.TB, base string) net.Conn {
+// dial connects to addr, host:port, failing t when it cannot.
+func dial(t testing.TB, addr string) net.Conn {
 	t.Helper()
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", u.Host)
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,6 +244,7 @@ func deadAddr(t testing.TB) string {
 type testGateway struct {
 	*Gateway
 	url, admin string
+	addr       string // host:port of url, for raw connections
 	logs       *syncBuffer
 }
 
@@ -273,25 +254,12 @@ func newTestGateway(t testing.TB, reg registry.Registry, yaml string) *testGatew
 	return newGatewayWith(t, reg, yaml, nil)
 }
 
-// testConfig parses and validates yaml, failing t on any problem.
-func testConfig(t testing.TB, yaml string) *config.Config {
-	t.Helper()
-	cfg, err := config.Parse([]byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
 // buildGateway makes a gateway from yaml over reg, logging JSON to the
 // buffer it returns, with its options adjusted by mod (nil: none).
 func buildGateway(t testing.TB, reg registry.Registry, yaml string, mod func(*Options)) (*Gateway, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
-	o := Options{Config: testConfig(t, yaml), Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
+	o := Options{Config: configtest.Load(t, yaml), Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
 	if mod != nil {
 		mod(&o)
 	}
@@ -316,7 +284,7 @@ func newGatewayWith(t testing.TB, reg registry.Registry, yaml string, mod func(*
 		adm.Close()
 		g.Close()
 	})
-	return &testGateway{Gateway: g, url: pub.URL, admin: adm.URL, logs: logs}
+	return &testGateway{Gateway: g, url: pub.URL, admin: adm.URL, addr: pub.Listener.Addr().String(), logs: logs}
 }
 
 // syncBuffer is a goroutine-safe log sink with a JSON line filter.
@@ -337,6 +305,12 @@ func (s *syncBuffer) lines(msg string) []map[string]any {
 // do sends a request and returns status, headers and body.
 func do(t testing.TB, method, url, body string, hdr ...string) (int, http.Header, string) {
 	t.Helper()
+	return doWith(t, http.DefaultClient, method, url, body, hdr...)
+}
+
+// doWith is do through the client c.
+func doWith(t testing.TB, c *http.Client, method, url, body string, hdr ...string) (int, http.Header, string) {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -351,7 +325,7 @@ func do(t testing.TB, method, url, body string, hdr ...string) (int, http.Header
 	if body != "" && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	rsp, err := http.DefaultClient.Do(req)
+	rsp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"go-micro.dev/v4/registry"
+
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 func TestLayersFollowOrder(t *testing.T) {
@@ -124,7 +125,7 @@ func TestRecoverInsideLogAndMetrics(t *testing.T) {
 		t.Fatal("the panic was not logged")
 	}
 	if m := scrape(t, g); !strings.Contains(m, `microlb_gateway_requests_total{code="500",method="GET",node="",route="default",service=""} 1`) {
-		t.Fatalf("metrics:\n%s", grepLines(m, "microlb_gateway_requests_total"))
+		t.Fatalf("metrics:\n%s", testutil.Grep(m, "microlb_gateway_requests_total"))
 	}
 }
 
@@ -194,7 +195,7 @@ func TestJWT(t *testing.T) {
 	der, _ := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 	pubFile := filepath.Join(t.TempDir(), "jwt.pub")
-	os.WriteFile(pubFile, pubPEM, 0o600)
+	testutil.WriteFile(t, pubFile, pubPEM)
 	g := newTestGateway(t, reg, `
 auth:
   jwt: {hs256_secret: "`+jwtSecret+`", rs256_public_key_file: "`+pubFile+`", issuer: microlb-test, audience: gateway}

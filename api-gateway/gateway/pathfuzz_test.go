@@ -13,7 +13,7 @@ import (
 
 	"go-micro.dev/v4/registry"
 
-	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/internal/configtest"
 )
 
 // upstreamRecorder is a proxy transport that answers every request itself
@@ -74,18 +74,12 @@ func FuzzNoDotSegmentUpstream(f *testing.F) {
 	}
 	reg := registry.NewMemoryRegistry()
 	register(f, reg, "echo-http", "e1", "127.0.0.1:1", map[string]string{"protocol": "http"})
-	cfg, err := config.Parse([]byte(`
+	cfg := configtest.Load(f, `
 routes:
   - {name: web, path: /web, kind: proxy, service: echo-http, strip_prefix: true}
   - {name: v2, path: /v2, kind: proxy, service: echo-http, rewrite: /api/v2}
   - {name: raw, path: /raw, kind: proxy, service: echo-http}
-`))
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		f.Fatal(err)
-	}
+`)
 	up := &upstreamRecorder{}
 	g, err := New(Options{Config: cfg, Registry: reg, HTTPTransport: up, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {

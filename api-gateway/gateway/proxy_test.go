@@ -12,15 +12,6 @@ import (
 	"go-micro.dev/v4/registry"
 )
 
-const proxyYAML = `
-routes:
-  - {name: strip, path: /http, kind: proxy, service: greeter-http, strip_prefix: true, strategy: roundrobin}
-  - {name: rewrite, path: /v1, kind: proxy, service: greeter-http, rewrite: /legacy, strategy: roundrobin}
-  - {name: keep, path: /keep, kind: proxy, service: greeter-http, strategy: roundrobin}
-  - {name: sticky, path: /sticky, kind: proxy, service: greeter-http, strategy: hash, hash_key: "cookie:session", strip_prefix: true}
-  - {name: retry, path: /retry, kind: proxy, service: flaky-http, strategy: roundrobin, retries: 1, strip_prefix: true}
-`
-
 type echo struct {
 	NodeID    string `json:"node_id"`
 	Path      string `json:"path"`
@@ -46,7 +37,14 @@ func TestProxy(t *testing.T) {
 	startHTTP(t, reg, "greeter-http", "h2")
 	startHTTP(t, reg, "flaky-http", "live")
 	register(t, reg, "flaky-http", "dead", deadAddr(t), map[string]string{"protocol": "http"})
-	g := newTestGateway(t, reg, proxyYAML)
+	g := newTestGateway(t, reg, `
+routes:
+  - {name: strip, path: /http, kind: proxy, service: greeter-http, strip_prefix: true, strategy: roundrobin}
+  - {name: rewrite, path: /v1, kind: proxy, service: greeter-http, rewrite: /legacy, strategy: roundrobin}
+  - {name: keep, path: /keep, kind: proxy, service: greeter-http, strategy: roundrobin}
+  - {name: sticky, path: /sticky, kind: proxy, service: greeter-http, strategy: hash, hash_key: "cookie:session", strip_prefix: true}
+  - {name: retry, path: /retry, kind: proxy, service: flaky-http, strategy: roundrobin, retries: 1, strip_prefix: true}
+`)
 
 	t.Run("paths", func(t *testing.T) {
 		tests := []struct{ name, path, wantPath, wantQuery string }{
@@ -123,7 +121,7 @@ func TestProxy(t *testing.T) {
 		}
 	})
 	t.Run("websocket upgrade", func(t *testing.T) {
-		conn := dialURL(t, g.url)
+		conn := dial(t, g.addr)
 		defer conn.Close()
 		conn.SetDeadline(time.Now().Add(5 * time.Second))
 		io.WriteString(conn, "GET /sticky/ws HTTP/1.1\r\nHost: x\r\nCookie: session=a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")

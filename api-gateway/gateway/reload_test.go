@@ -3,18 +3,17 @@ package gateway
 import (
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"go-micro.dev/v4/registry"
 
 	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 const (
@@ -120,7 +119,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 			t.Fatalf("/b before the reload: %d; want 404", code)
 		}
 		src.Store(reloadV2)
-		g.hup <- syscall.SIGHUP
+		g.hangUp()
 		waitFor(t, "the new route", func() bool {
 			code, _, _ := do(t, "GET", base+"/b/x", "", "X-API-Key", "key-0123456789")
 			return code == 200
@@ -131,7 +130,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	})
 	t.Run("an invalid configuration is rejected", func(t *testing.T) {
 		src.Store(reloadInvalid)
-		g.hup <- syscall.SIGHUP
+		g.hangUp()
 		waitFor(t, "the rejection", func() bool {
 			return len(g.logs.lines("configuration reload rejected; the previous configuration stays in use")) == 1
 		})
@@ -139,7 +138,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 			t.Errorf("log line %v: want the error naming the bad kind, trigger SIGHUP", l)
 		}
 		if code, _, body := do(t, "GET", "http://"+g.adm+"/metrics", ""); code != 200 || !strings.Contains(body, "microlb_config_reload_errors_total 1\n") {
-			t.Errorf("metrics: %d %s", code, grepLines(body, "microlb_config"))
+			t.Errorf("metrics: %d %s", code, testutil.Grep(body, "microlb_config"))
 		}
 		if code, _, _ := do(t, "GET", base+"/b/x", "", "X-API-Key", "key-0123456789"); code != 200 {
 			t.Errorf("/b after the rejected reload: %d; want 200 (the previous configuration)", code)
@@ -163,7 +162,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	})
 	t.Run("a request in flight finishes on its generation", func(t *testing.T) {
 		src.Store("disable_default_route: true\nroutes: [{name: a, path: /a, kind: proxy, service: plain-http}]\n")
-		g.hup <- syscall.SIGHUP
+		g.hangUp()
 		waitFor(t, "/s to go", func() bool { code, _, _ := do(t, "GET", base+"/s/x", ""); return code == 404 })
 		freeSlow()
 		if code := <-slow; code != 200 {
@@ -179,16 +178,7 @@ func TestHotReloadOnConfigChange(t *testing.T) {
 	reg := registry.NewMemoryRegistry()
 	startHTTP(t, reg, "plain-http", "p1")
 	file := filepath.Join(t.TempDir(), "gateway.yaml")
-	write := func(s string) {
-		t.Helper()
-		tmp := file + ".tmp"
-		if err := os.WriteFile(tmp, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, file); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(s string) { testutil.WriteFile(t, file, []byte(s)) }
 	write(reloadV1)
 	load := func() (*config.Config, error) {
 		return config.Load([]string{"--config", file, "--address", "127.0.0.1:0"}, func(string) string { return "" })

@@ -16,6 +16,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"go-micro.dev/v4/registry"
+
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 // statusCase is a request to path with the header pairs hdr, and the
@@ -171,7 +173,7 @@ func TestRegistryDownUnknownKind(t *testing.T) {
 		do(t, "GET", g.url+fmt.Sprintf("/random-%d/hello", i), "")
 	}
 	if m := scrape(t, g); strings.Contains(m, "random-") || !strings.Contains(m, `microlb_gateway_requests_total{code="503",method="GET",node="",route="default",service=""} 6`) {
-		t.Fatalf("metrics:\n%s", grepLines(m, "microlb_gateway_requests_total"))
+		t.Fatalf("metrics:\n%s", testutil.Grep(m, "microlb_gateway_requests_total"))
 	}
 }
 
@@ -453,7 +455,7 @@ func TestJSONErrorsLeaveBodiesAlone(t *testing.T) {
 	register(t, reg, "mimic", "m1", up.Listener.Addr().String(), map[string]string{"protocol": "http"})
 	g := newTestGateway(t, reg, "")
 	for i := range 2 { // on a fresh connection and on a kept-alive one
-		conn := dialURL(t, g.url)
+		conn := dial(t, g.addr)
 		conn.SetDeadline(time.Now().Add(5 * time.Second))
 		br := bufio.NewReader(conn)
 		for j := range i + 1 {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/proxy"
+	"github.com/microlb/microlb/internal/configtest"
 	"github.com/microlb/microlb/internal/testutil"
 )
 
@@ -209,7 +210,7 @@ func TestNotAnOpenProxy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := exchange(t, g.url, strings.Replace(tt.req, "Host: x\r\n", "Host: example.com\r\n", 1), 1)
+			got := exchange(t, g.addr, strings.Replace(tt.req, "Host: x\r\n", "Host: example.com\r\n", 1), 1)
 			if len(got) != 1 {
 				t.Fatal("no answer")
 			}
@@ -333,7 +334,7 @@ routes:
   - {name: dead, path: /dead, service: dead-rpc, auth: {mode: api_key}}
 `
 	logs := &syncBuffer{}
-	g, err := New(Options{Config: testConfig(t, yaml), Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	g, err := New(Options{Config: configtest.Load(t, yaml), Registry: reg, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -31,11 +30,10 @@ routes:
 		return code == http.StatusServiceUnavailable && strings.Contains(body, `"status": "draining"`)
 	})
 	tests := []struct {
-		name     string
-		url      string
-		hdr      []string
-		wantCode int
-		wantBody string
+		name, url string
+		hdr       []string
+		wantCode  int
+		wantBody  string
 	}{
 		{"a new connection is still served", "http://" + g.pub + "/plain/x", nil, 200, `"node_id":"p1"`},
 		{"readyz without the token is still refused", "http://" + g.adm + "/readyz", nil, 401, "admin token required"},
@@ -45,18 +43,9 @@ routes:
 		t.Run(tt.name, func(t *testing.T) {
 			// A fresh connection each time: the balancer's new ones must get in.
 			c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-			req, _ := http.NewRequest("GET", tt.url, nil)
-			for i := 0; i+1 < len(tt.hdr); i += 2 {
-				req.Header.Set(tt.hdr[i], tt.hdr[i+1])
-			}
-			rsp, err := c.Do(req)
-			if err != nil {
-				t.Fatalf("during the grace period: %v", err)
-			}
-			defer rsp.Body.Close()
-			b, _ := io.ReadAll(rsp.Body)
-			if rsp.StatusCode != tt.wantCode || !strings.Contains(string(b), tt.wantBody) {
-				t.Errorf("got %d %s; want %d containing %s", rsp.StatusCode, b, tt.wantCode, tt.wantBody)
+			code, _, body := doWith(t, c, "GET", tt.url, "", tt.hdr...)
+			if code != tt.wantCode || !strings.Contains(body, tt.wantBody) {
+				t.Errorf("got %d %s; want %d containing %s", code, body, tt.wantCode, tt.wantBody)
 			}
 		})
 	}

@@ -98,13 +98,7 @@ func (ca *testCA) writeLeaf(t testing.TB, dir string, serial int64) (certFile, k
 		path, typ string
 		der       []byte
 	}{{keyFile, "EC PRIVATE KEY", kder}, {certFile, "CERTIFICATE", der}} {
-		tmp := f.path + ".tmp"
-		if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: f.typ, Bytes: f.der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, f.path); err != nil {
-			t.Fatal(err)
-		}
+		testutil.WriteFile(t, f.path, pem.EncodeToMemory(&pem.Block{Type: f.typ, Bytes: f.der}))
 	}
 	return certFile, keyFile
 }
@@ -139,6 +133,10 @@ func serveGateway(t *testing.T, reg registry.Registry, yaml string, mod func(*Op
 	waitFor(t, "the listening line", func() bool { return len(logs.lines("api-gateway listening")) == 1 })
 	return s
 }
+
+// hangUp does what SIGHUP does in the binary: reload the configuration
+// and the certificates.
+func (s *servedGateway) hangUp() { s.hup <- syscall.SIGHUP }
 
 // h2Client is an HTTP client that trusts pool and speaks HTTP/2 over TLS.
 func h2Client(pool *x509.CertPool) *http.Client {
@@ -253,7 +251,7 @@ func TestCertificateRotation(t *testing.T) {
 		poll    time.Duration // the watcher's interval
 		trigger func(g *servedGateway)
 	}{
-		{"SIGHUP", time.Hour, func(g *servedGateway) { g.hup <- syscall.SIGHUP }},
+		{"SIGHUP", time.Hour, (*servedGateway).hangUp},
 		{"file change", 20 * time.Millisecond, func(g *servedGateway) {}},
 	}
 	for _, tt := range tests {
@@ -298,7 +296,7 @@ func TestCertificateReloadFailureKeepsOld(t *testing.T) {
 	if err := os.WriteFile(certFile, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g.hup <- syscall.SIGHUP
+	g.hangUp()
 	waitFor(t, "the failure log line", func() bool {
 		return len(g.logs.lines("TLS certificate reload failed; the previous certificate stays in use")) == 1
 	})

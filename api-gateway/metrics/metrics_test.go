@@ -4,38 +4,20 @@ import (
 	"io"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go-micro.dev/v4/registry"
 	gselector "go-micro.dev/v4/selector"
 
+	"github.com/microlb/microlb/internal/testutil"
 	"github.com/microlb/microlb/selector"
 )
-
-// clock is a settable clock for the selector's ejections.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // fixture is a real microlb selector over a memory registry with the
 // service svc of nodes n1 and n2 (n1 in zone z1, version v1), ejecting
 // after 1 failure for 10 s, on a fake clock.
-func fixture(t *testing.T) (*Metrics, *selector.Selector, registry.Registry, *clock) {
+func fixture(t *testing.T) (*Metrics, *selector.Selector, registry.Registry, *testutil.Clock) {
 	t.Helper()
 	reg := registry.NewMemoryRegistry()
 	svc := &registry.Service{Name: "svc", Version: "v1", Nodes: []*registry.Node{
@@ -45,7 +27,7 @@ func fixture(t *testing.T) (*Metrics, *selector.Selector, registry.Registry, *cl
 	if err := reg.Register(svc); err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{now: time.Unix(1_700_000_000, 0)}
+	clk := testutil.NewClock(time.Unix(1_700_000_000, 0))
 	sel := selector.New(gselector.Registry(reg), selector.WithFailureThreshold(1),
 		selector.WithEjection(10*time.Second, 10*time.Second), selector.WithClock(clk.Now))
 	t.Cleanup(func() { sel.Close() })
@@ -66,7 +48,7 @@ func node(id string) *registry.Node { return &registry.Node{Id: id} }
 
 // eject fails node id once (the threshold), then lets the ejection expire
 // and recovers it with a success: two events.
-func eject(sel *selector.Selector, clk *clock, id string) {
+func eject(sel *selector.Selector, clk *testutil.Clock, id string) {
 	sel.Mark("svc", node(id), io.EOF)
 	clk.Advance(10 * time.Second)
 	sel.Mark("svc", node(id), nil)
@@ -185,7 +167,7 @@ func TestDepartedNodeSeriesDeleted(t *testing.T) {
 	}
 	out = scrape(t, m)
 	if strings.Contains(out, `node="n2"`) {
-		t.Errorf("series of the departed n2 remain:\n%s", grep(out, `node="n2"`))
+		t.Errorf("series of the departed n2 remain:\n%s", testutil.Grep(out, `node="n2"`))
 	}
 	for _, want := range []string{
 		`microlb_gateway_requests_total{code="200",method="GET",node="n1",route="r",service="svc"} 1`,
@@ -201,16 +183,6 @@ func TestDepartedNodeSeriesDeleted(t *testing.T) {
 	// at the next scrape.
 	m.Observe("r", "svc", "n2", "GET", 200, time.Millisecond, 1)
 	if out := scrape(t, m); strings.Contains(out, `node="n2"`) {
-		t.Errorf("late series of n2 kept:\n%s", grep(out, `node="n2"`))
+		t.Errorf("late series of n2 kept:\n%s", testutil.Grep(out, `node="n2"`))
 	}
-}
-
-func grep(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

@@ -24,26 +24,26 @@ func request(hdr ...string) *http.Request {
 	return r
 }
 
-func TestAPIKeyFrom(t *testing.T) {
-	f := func(hdr []string) string { return APIKeyFrom(request(hdr...), "X-API-Key") }
-	testutil.Table(t, "APIKeyFrom", f,
-		testutil.Row("none", []string(nil), ""),
-		testutil.Row("header", []string{"X-Api-Key", "k1"}, "k1"),
-		testutil.Row("authorization ApiKey", []string{"Authorization", "ApiKey  k2 "}, "k2"),
-		testutil.Row("authorization apikey, any case", []string{"Authorization", "apikey k3"}, "k3"),
-		testutil.Row("header wins", []string{"X-Api-Key", "k1", "Authorization", "ApiKey k2"}, "k1"),
-		testutil.Row("bearer is not a key", []string{"Authorization", "Bearer t"}, ""),
-		testutil.Row("scheme without credentials", []string{"Authorization", "ApiKey"}, ""))
-}
-
-func TestBearer(t *testing.T) {
-	f := func(auth string) string { return bearer(request("Authorization", auth)) }
-	testutil.Table(t, "bearer", f,
-		testutil.Row("none", "", ""),
-		testutil.Row("token", "Bearer abc", "abc"),
-		testutil.Row("any case, spaces", "bearer  abc ", "abc"),
-		testutil.Row("api key", "ApiKey abc", ""),
-		testutil.Row("no token", "Bearer", ""))
+// TestCredentials: what APIKeyFrom and bearer each take from the same
+// headers.
+func TestCredentials(t *testing.T) {
+	f := func(hdr []string) [2]string {
+		r := request(hdr...)
+		return [2]string{APIKeyFrom(r, "X-API-Key"), bearer(r)}
+	}
+	auth := func(v string) []string { return []string{"Authorization", v} }
+	testutil.Table(t, "[APIKeyFrom, bearer]", f,
+		testutil.Row("none", []string(nil), [2]string{}),
+		testutil.Row("empty authorization", auth(""), [2]string{}),
+		testutil.Row("header", []string{"X-Api-Key", "k1"}, [2]string{"k1", ""}),
+		testutil.Row("authorization ApiKey", auth("ApiKey  k2 "), [2]string{"k2", ""}),
+		testutil.Row("authorization apikey, any case", auth("apikey k3"), [2]string{"k3", ""}),
+		testutil.Row("header wins", []string{"X-Api-Key", "k1", "Authorization", "ApiKey k2"}, [2]string{"k1", ""}),
+		testutil.Row("api key is not a bearer token", auth("ApiKey abc"), [2]string{"abc", ""}),
+		testutil.Row("scheme without credentials", auth("ApiKey"), [2]string{}),
+		testutil.Row("bearer token is not a key", auth("Bearer t"), [2]string{"", "t"}),
+		testutil.Row("bearer, any case, spaces", auth("bearer  abc "), [2]string{"", "abc"}),
+		testutil.Row("bearer without token", auth("Bearer"), [2]string{}))
 }
 
 func TestJWTReason(t *testing.T) {

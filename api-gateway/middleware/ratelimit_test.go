@@ -12,6 +12,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/route"
+	"github.com/microlb/microlb/internal/testutil"
 )
 
 // TestRateLimiterBounded feeds 1,000,000 random client keys (a random API
@@ -25,9 +26,7 @@ func TestRateLimiterBounded(t *testing.T) {
 	}
 	l := NewRateLimiter(DefaultMaxBuckets)
 	rl := &config.RateLimit{RPS: 1, Burst: 1}
-	var before runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
+	before := testutil.MemStats()
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range n {
 		k := bucketKey{"r", "principal:" + strconv.FormatUint(r.Uint64(), 36)}
@@ -38,9 +37,7 @@ func TestRateLimiterBounded(t *testing.T) {
 	if got := l.Len(); got != l.Cap() || l.Cap() != DefaultMaxBuckets {
 		t.Fatalf("%d buckets, cap %d, want exactly the cap %d", got, l.Cap(), DefaultMaxBuckets)
 	}
-	var after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&after)
+	after := testutil.MemStats()
 	const bound = 64 << 20 // 65,536 buckets in well under 64 MiB; 1,000,000 would need several hundred
 	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	t.Logf("%d random keys: %d buckets, heap grew by %d KiB", n, l.Len(), grew>>10)

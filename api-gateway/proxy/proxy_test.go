@@ -92,12 +92,18 @@ func TestStatusError(t *testing.T) {
 				}
 				return
 			}
-			var me *merrors.Error
-			if !errors.As(err, &me) || me.Id != "microlb.proxy" || me.Code != int32(tt.code) || me.Detail != tt.want {
+			if !isProxyError(err, int32(tt.code), tt.want) {
 				t.Fatalf("statusError(%d) = %#v, want microlb.proxy %d %q", tt.code, err, tt.code, tt.want)
 			}
 		})
 	}
+}
+
+// isProxyError reports whether err is, or wraps, the go-micro error of id
+// microlb.proxy with code and detail.
+func isProxyError(err error, code int32, detail string) bool {
+	var me *merrors.Error
+	return errors.As(err, &me) && me.Id == "microlb.proxy" && me.Code == code && me.Detail == detail
 }
 
 // timedOutCtx returns a context cancelled by a route timeout.
@@ -127,8 +133,7 @@ func TestMarkError(t *testing.T) {
 		}
 	})
 	t.Run("route timeout", func(t *testing.T) {
-		var me *merrors.Error
-		if got := markError(timedOutCtx(), boom); !errors.As(got, &me) || me.Id != "microlb.proxy" || me.Code != 408 || me.Detail != "timeout" {
+		if got := markError(timedOutCtx(), boom); !isProxyError(got, 408, "timeout") {
 			t.Fatalf("got %#v, want a go-micro timeout", got)
 		}
 	})
@@ -146,13 +151,12 @@ func TestRefused(t *testing.T) {
 func TestRetriable(t *testing.T) {
 	dial := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
 	tests := []struct {
-		name   string
-		method string
-		ctx    context.Context
-		replay bool
-		rt     route.Route
-		err    error
-		want   bool
+		name, method string
+		ctx          context.Context
+		replay       bool
+		rt           route.Route
+		err          error
+		want         bool
 	}{
 		{"refused POST", "POST", context.Background(), true, route.Route{}, dial, true},
 		{"refused, body not replayable", "GET", context.Background(), false, route.Route{}, dial, false},

@@ -1,10 +1,8 @@
 package reliability_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -98,29 +96,11 @@ func startKVGateway(t *testing.T, consulAddr, key string) *gw {
 	}
 	g.ReloadFrom(loader.Load)
 	g.ReloadOn(loader.Changed())
-	pub, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	adm, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- g.Serve(ctx, pub, adm) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-served:
-		case <-time.After(10 * time.Second):
-			t.Error("the gateway did not stop within 10 s")
-		}
+	return serveGateway(t, g, logs, func(s *gw) {
 		if t.Failed() {
-			t.Logf("--- log of gateway %s:\n%s", pub.Addr(), logs.String())
+			t.Logf("--- log of gateway %s:\n%s", s.url, logs.String())
 		}
 	})
-	return &gw{Gateway: g, url: "http://" + pub.Addr().String(), admin: "http://" + adm.Addr().String(), logs: logs}
 }
 
 // answers reports whether GET path on g is served (200 with a node id).

@@ -18,6 +18,7 @@ import (
 	gselector "go-micro.dev/v4/selector"
 
 	"github.com/microlb/microlb/internal/consultest"
+	"github.com/microlb/microlb/internal/testutil"
 	"github.com/microlb/microlb/selector"
 )
 
@@ -27,13 +28,8 @@ import (
 // failure threshold plus the requests already in flight, and once the same
 // node restarts and renews its registration it serves again.
 func TestKillOneOfThree(t *testing.T) {
-	_, ps, g := startCluster(t, "")
-
 	const workers = 4
-	l := startLoad(g.url, workers, 10*time.Millisecond, rpcTarget, httpTarget)
-	defer l.Stop()
-	victim := ps[0]
-	l.waitServedBoth(t, victim, time.Time{}, 10*time.Second)
+	victim, g, l := startVictimLoad(t, "", workers, 10*time.Millisecond)
 
 	mark := len(g.logs.String())
 	killed := time.Now()
@@ -340,10 +336,7 @@ func TestSlowProducer(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		runtime.GC()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return runtime.NumGoroutine(), ms.HeapInuse
+		return runtime.NumGoroutine(), testutil.MemStats().HeapInuse
 	}
 
 	run(200)                           // warm-up: pools, caches, the catalog, the selector's watches
@@ -435,13 +428,7 @@ func TestPanicThreshold(t *testing.T) {
 // timeouts count as failures (whichever deadline ended them), so the node is
 // ejected within a few seconds; after SIGCONT it serves again.
 func TestStoppedNode(t *testing.T) {
-	_, ps, g := startCluster(t, "defaults: {timeout: 2s, per_try_timeout: 500ms, retries: 2}\n")
-
-	const workers = 8
-	l := startLoad(g.url, workers, 5*time.Millisecond, rpcTarget, httpTarget)
-	defer l.Stop()
-	victim := ps[0]
-	l.waitServedBoth(t, victim, time.Time{}, 10*time.Second)
+	victim, g, l := startVictimLoad(t, "defaults: {timeout: 2s, per_try_timeout: 500ms, retries: 2}\n", 8, 5*time.Millisecond)
 
 	victim.signal(syscall.SIGSTOP)
 	stopped := time.Now()

@@ -17,8 +17,8 @@ import (
 	"github.com/go-micro/plugins/v4/registry/consul"
 	"go-micro.dev/v4/registry"
 
-	"github.com/microlb/microlb/api-gateway/config"
 	"github.com/microlb/microlb/api-gateway/gateway"
+	"github.com/microlb/microlb/internal/configtest"
 	"github.com/microlb/microlb/internal/consultest"
 	"github.com/microlb/microlb/internal/testutil"
 	"github.com/microlb/microlb/selector"
@@ -48,13 +48,7 @@ func startGateway(t *testing.T, consulAddr, yaml string, sel *selector.Selector)
 // (nil: into the gw's logs buffer).
 func startGatewayLog(t *testing.T, consulAddr, yaml string, sel *selector.Selector, w io.Writer) *gw {
 	t.Helper()
-	cfg, err := config.Parse([]byte(baseYAML + yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := configtest.Load(t, baseYAML+yaml)
 	logs := &syncBuffer{}
 	if w == nil {
 		w = logs
@@ -68,7 +62,20 @@ func startGatewayLog(t *testing.T, consulAddr, yaml string, sel *selector.Select
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveGateway(t, g, logs, func(*gw) {
+		if sel != nil {
+			sel.Close()
+		}
+	})
+}
+
+// serveGateway serves g on two free loopback ports, public and admin, until
+// t ends; then it stops g, waits up to 10 s for it and calls after, if not
+// nil, with the gateway.
+func serveGateway(t *testing.T, g *gateway.Gateway, logs *syncBuffer, after func(*gw)) *gw {
+	t.Helper()
 	pub, adm := testutil.Listen(t), testutil.Listen(t)
+	s := &gw{Gateway: g, url: "http://" + pub.Addr().String(), admin: "http://" + adm.Addr().String(), logs: logs}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- g.Serve(ctx, pub, adm) }()
@@ -79,11 +86,11 @@ func startGatewayLog(t *testing.T, consulAddr, yaml string, sel *selector.Select
 		case <-time.After(10 * time.Second):
 			t.Error("the gateway did not stop within 10 s")
 		}
-		if sel != nil {
-			sel.Close()
+		if after != nil {
+			after(s)
 		}
 	})
-	return &gw{Gateway: g, url: "http://" + pub.Addr().String(), admin: "http://" + adm.Addr().String(), logs: logs}
+	return s
 }
 
 // syncBuffer is a goroutine-safe log sink that finds access-log lines.
@@ -426,6 +433,19 @@ func startCluster(t *testing.T, yaml string) (*consultest.Agent, []*producer, *g
 	ps := startProducers(t, agent.Addr, 3)
 	waitBoth(t, agent.Addr, 3)
 	return agent, ps, startGateway(t, agent.Addr, yaml, nil)
+}
+
+// startVictimLoad starts a cluster configured by yaml (startCluster) and a
+// load of workers through its gateway on rpcTarget and httpTarget, pausing
+// pause between requests, and waits until the first producer, the victim of
+// the test, has served both. The load stops when t ends.
+func startVictimLoad(t *testing.T, yaml string, workers int, pause time.Duration) (*producer, *gw, *load) {
+	t.Helper()
+	_, ps, g := startCluster(t, yaml)
+	l := startLoad(g.url, workers, pause, rpcTarget, httpTarget)
+	t.Cleanup(l.Stop)
+	l.waitServedBoth(t, ps[0], time.Time{}, 10*time.Second)
+	return ps[0], g, l
 }
 
 // waitRegistered waits until service has exactly n passing nodes in the

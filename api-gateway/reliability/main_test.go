@@ -20,31 +20,10 @@ import (
 var producerBin string
 
 // TestMain builds the producer so that the tests run the current code, then
-// runs them. With MICROLB_SKIP_INTEGRATION=1 it builds nothing and every
-// test skips (consultest does the skipping).
+// runs them (see consultest.Main).
 func TestMain(m *testing.M) {
-	if os.Getenv(consultest.EnvSkip) == "1" {
-		os.Exit(m.Run())
-	}
-	dir, err := os.MkdirTemp("", "microlb-reliability-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := 1
-	producerBin = filepath.Join(dir, "producer")
-	gobin := "go"
-	if root := os.Getenv("GOROOT"); root != "" {
-		gobin = filepath.Join(root, "bin", "go")
-	}
-	cmd := exec.Command(gobin, "build", "-o", producerBin, "github.com/microlb/microlb/services/producer")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the producer: %v\n%s", err, out)
-	} else {
-		code = m.Run()
-	}
-	os.RemoveAll(dir)
-	os.Exit(code)
+	consultest.Main(m, func(dir string) { producerBin = filepath.Join(dir, "producer") },
+		"github.com/microlb/microlb/services/producer")
 }
 
 // Timeouts of the process helpers.
@@ -65,7 +44,7 @@ type producer struct {
 	cmd     *exec.Cmd
 	logPath string
 	done    chan struct{}
-	status  int
+	status  atomic.Int64 // exit status of the last run, once done is closed
 
 	ID, RPC, HTTPID, HTTP string
 }
@@ -142,9 +121,7 @@ func (p *producer) launch() error {
 	p.mu.Unlock()
 	go func() {
 		cmd.Wait()
-		p.mu.Lock()
-		p.status = cmd.ProcessState.ExitCode()
-		p.mu.Unlock()
+		p.status.Store(int64(cmd.ProcessState.ExitCode()))
 		close(done)
 	}()
 	deadline := time.Now().Add(startTimeout)
@@ -186,11 +163,7 @@ func (p *producer) doneCh() chan struct{} {
 	return p.done
 }
 
-func (p *producer) exitStatus() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.status
-}
+func (p *producer) exitStatus() int { return int(p.status.Load()) }
 
 func (p *producer) log() string { return p.logFrom(0) }
 

@@ -6,19 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/internal/configtest"
 )
 
 func table(t testing.TB, yaml string) *Table {
 	t.Helper()
-	cfg, err := config.Parse([]byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	tb, err := NewTable(cfg)
+	tb, err := NewTable(configtest.Load(t, yaml))
 	if err != nil {
 		t.Fatal(err)
 	}

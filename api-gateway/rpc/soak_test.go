@@ -11,10 +11,9 @@ import (
 	"time"
 
 	"go-micro.dev/v4/registry"
-	gselector "go-micro.dev/v4/selector"
 
 	"github.com/microlb/microlb/api-gateway/route"
-	"github.com/microlb/microlb/selector"
+	"github.com/microlb/microlb/internal/tick"
 )
 
 // soakCalls is the soak's total when MICROLB_SOAK_CALLS does not say
@@ -57,26 +56,17 @@ func TestSoakStockMucp(t *testing.T) {
 	node := startStock(t, reg, "mucp", "soak")
 	h := newTestHandler(t, reg)
 	rt := &route.Route{Timeout: soakHang}
-	sopts := []gselector.SelectOption{selector.UseStrategy(selector.RoundRobin)}
 	start := time.Now()
 	var sent, failed, hung atomic.Int64
 	var firstErr atomic.Value
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() {
-		tick := time.NewTicker(5 * time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				d := time.Since(start)
-				fmt.Fprintf(os.Stderr, "soak: %d/%d calls, %d errors, %d hangs, %.0f calls/s\n",
-					sent.Load(), total, failed.Load(), hung.Load(), float64(sent.Load())/d.Seconds())
-			}
-		}
-	}()
+	go tick.Every(stop, 5*time.Second, func() bool {
+		d := time.Since(start)
+		fmt.Fprintf(os.Stderr, "soak: %d/%d calls, %d errors, %d hangs, %.0f calls/s\n",
+			sent.Load(), total, failed.Load(), hung.Load(), float64(sent.Load())/d.Seconds())
+		return true
+	})
 	per := total / len(soakLevels)
 	for li, c := range soakLevels {
 		n := per
@@ -93,7 +83,7 @@ func TestSoakStockMucp(t *testing.T) {
 					body := []byte(`{"name":"soak"}`)
 					ctx, cancel := context.WithTimeout(context.Background(), soakHang)
 					_, _, err := h.unary(ctx, rt, &unaryCall{service: "greeter", endpoint: "Greeter.Hello", body: body,
-						md: map[string]string{}, maxResponse: DefaultMaxResponse}, true, sopts)
+						md: map[string]string{}, maxResponse: DefaultMaxResponse}, true, roundRobin)
 					if err != nil {
 						if ctx.Err() != nil {
 							hung.Add(1)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	grpcs "github.com/go-micro/plugins/v4/server/grpc"
-	"go-micro.dev/v4/broker"
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/registry"
@@ -25,6 +23,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/microlb/microlb/api-gateway/route"
+	"github.com/microlb/microlb/internal/greetertest"
+	"github.com/microlb/microlb/internal/testutil"
 	"github.com/microlb/microlb/proto/greeter"
 	"github.com/microlb/microlb/selector"
 )
@@ -96,24 +96,13 @@ func startStock(t testing.TB, reg registry.Registry, kind, id string) *stockNode
 // (kind "mucp") or the gRPC server plugin ("grpc"). It stops at cleanup.
 func serveGreeter(t testing.TB, reg registry.Registry, kind, id string, h greeter.GreeterHandler) server.Server {
 	t.Helper()
-	opts := []server.Option{
-		server.Name("greeter"), server.Id(id), server.Address("127.0.0.1:0"), server.Registry(reg),
-		server.Broker(broker.NewMemoryBroker()), server.RegisterTTL(time.Minute),
+	newServer := grpcs.NewServer
+	if kind != "grpc" {
+		newServer = func(opts ...server.Option) server.Server {
+			return server.NewRPCServer(append(opts, server.Transport(transport.NewHTTPTransport()))...)
+		}
 	}
-	var srv server.Server
-	if kind == "grpc" {
-		srv = grpcs.NewServer(opts...)
-	} else {
-		srv = server.NewRPCServer(append(opts, server.Transport(transport.NewHTTPTransport()))...)
-	}
-	if err := greeter.RegisterGreeterHandler(srv, h); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	return srv
+	return greetertest.Serve(t, newServer, h, server.Id(id), server.Registry(reg), server.RegisterTTL(time.Minute))
 }
 
 // newTestHandler returns a handler over a fresh selector of reg.
@@ -125,6 +114,15 @@ func newTestHandler(t testing.TB, reg registry.Registry) *Handler {
 	return h
 }
 
+// roundRobin picks round-robin, the way call does.
+var roundRobin = []gselector.SelectOption{selector.UseStrategy(selector.RoundRobin)}
+
+// hashedTo picks with the hash strategy and key, whose first pick
+// hashKeyFor finds.
+func hashedTo(key string) []gselector.SelectOption {
+	return []gselector.SelectOption{selector.UseStrategy(selector.Hash), selector.WithKey(key)}
+}
+
 // call makes one unary Hello call through h and returns the answer's body,
 // the serving node and the error mapped to HTTP as the gateway sends it.
 func call(h *Handler, rt *route.Route, name string) (string, string, *merrors.Error) {
@@ -132,7 +130,7 @@ func call(h *Handler, rt *route.Route, name string) (string, string, *merrors.Er
 		md: map[string]string{}, maxResponse: maxResponse(rt)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	data, node, err := h.unary(ctx, rt, c, true, []gselector.SelectOption{selector.UseStrategy(selector.RoundRobin)})
+	data, node, err := h.unary(ctx, rt, c, true, roundRobin)
 	if err != nil {
 		return "", "", toHTTP(ctx, err, "greeter", "Greeter.Hello", true, rt.Timeout)
 	}
@@ -188,12 +186,7 @@ func TestMucpConnectionReuse(t *testing.T) {
 	h := newTestHandler(t, reg)
 	rt := &route.Route{Timeout: 5 * time.Second, PerTryTimeout: 4 * time.Second}
 	const calls = 4000
-	heap := func() uint64 {
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
+	heap := func() uint64 { return testutil.MemStats().HeapAlloc }
 	for i := range calls / 10 { // warm up the pools and the connection
 		if _, _, err := call(h, rt, "x"); err != nil {
 			t.Fatalf("warm-up call %d: %v", i, err)

@@ -8,7 +8,6 @@ import (
 
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/registry"
-	gselector "go-micro.dev/v4/selector"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -133,7 +132,7 @@ func TestTraceparentToNode(t *testing.T) {
 			client := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 			c := &unaryCall{service: "greeter", endpoint: "Greeter.Hello", body: []byte(`{"name":"x"}`),
 				md: map[string]string{"Traceparent": client}, maxResponse: DefaultMaxResponse}
-			_, node, err := h.unary(ctx, rt, c, true, []gselector.SelectOption{selector.UseStrategy(selector.Hash), selector.WithKey(key)})
+			_, node, err := h.unary(ctx, rt, c, true, hashedTo(key))
 			parent.End()
 			if err != nil {
 				t.Fatal(err)

@@ -64,26 +64,36 @@ func startAgent(t testing.TB, what string, args func(Ports) (node string, extra 
 	t.Helper()
 	a := &Agent{bin: Binary(t), Dir: t.TempDir()}
 	t.Cleanup(a.Stop)
-	var err error
-	for range startTries {
-		var ports Ports
-		if ports, err = freePorts(); err != nil {
+	err := retryOnClash(a.Stop, func() error {
+		ports, err := freePorts()
+		if err != nil {
 			t.Fatalf("consultest: %v", err)
 		}
 		node, extra := args(ports)
 		a.configure(ports, node, extra...)
-		if err = a.launch(); err == nil {
-			err = a.waitUntil(time.Now().Add(startTimeout), "a leader", a.hasLeader)
+		if err := a.launch(); err != nil {
+			return err
 		}
-		if !errors.Is(err, errPortClash) {
-			break
-		}
-		a.Stop()
-	}
+		return a.waitUntil(time.Now().Add(startTimeout), "a leader", a.hasLeader)
+	})
 	if err != nil {
 		t.Fatalf("consultest: starting consul %s: %v\n%s", what, err, a.logTail())
 	}
 	return a
+}
+
+// retryOnClash calls start up to startTries times: again, after stop, only
+// while it fails because a port was taken before the agent bound it. It
+// returns start's last error.
+func retryOnClash(stop func(), start func() error) error {
+	var err error
+	for range startTries {
+		if err = start(); !errors.Is(err, errPortClash) {
+			return err
+		}
+		stop()
+	}
+	return err
 }
 
 // configure sets the agent's ports, node name and command line.

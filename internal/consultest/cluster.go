@@ -1,7 +1,6 @@
 package consultest
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,19 +38,15 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		c.Agents = append(c.Agents, &Agent{bin: bin, Dir: filepath.Join(dir, fmt.Sprintf("server-%d", i))})
 	}
 	t.Cleanup(c.stopAll)
-	var err error
-	for range startTries {
-		if err = c.configure(); err != nil {
+	err := retryOnClash(c.stopAll, func() error {
+		if err := c.configure(); err != nil {
 			t.Fatalf("consultest: %v", err)
 		}
-		if err = c.launchAll(); err == nil {
-			err = c.waitHealthy(time.Now().Add(startTimeout))
+		if err := c.launchAll(); err != nil {
+			return err
 		}
-		if !errors.Is(err, errPortClash) {
-			break
-		}
-		c.stopAll()
-	}
+		return c.waitHealthy(time.Now().Add(startTimeout))
+	})
 	if err != nil {
 		t.Fatalf("consultest: starting %d-server consul cluster: %v\n%s", n, err, c.logTails())
 	}

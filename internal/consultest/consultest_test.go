@@ -1,6 +1,7 @@
 package consultest
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -79,6 +80,15 @@ func TestStart(t *testing.T) {
 		got := catalog(t, a, "web")
 		if len(got) != 1 || got[0] != want {
 			return fmt.Sprintf("catalog web = %+v, want [%+v]", got, want)
+		}
+		return ""
+	})
+	if err := Deregister(context.Background(), a.Addr, "web-1"); err != nil {
+		t.Fatalf("Deregister: %v", err)
+	}
+	eventually(t, func() string {
+		if got := catalog(t, a, "web"); len(got) != 0 {
+			return fmt.Sprintf("catalog web after Deregister = %+v, want none", got)
 		}
 		return ""
 	})
@@ -175,5 +185,12 @@ func TestRepoRoot(t *testing.T) {
 	}
 	if got := goModModule(root + "/go.mod"); got != modulePath {
 		t.Fatalf("module in %s/go.mod = %q, want %q", root, got, modulePath)
+	}
+}
+
+func TestBuildFailsOnAMissingPackage(t *testing.T) {
+	err := build(t.TempDir(), []string{modulePath + "/no/such/command"})
+	if err == nil || !strings.HasPrefix(err.Error(), "building "+modulePath+"/no/such/command: ") {
+		t.Fatalf("build = %v, want an error naming the package", err)
 	}
 }

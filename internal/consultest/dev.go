@@ -2,10 +2,9 @@ package consultest
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"net/http"
 	"strconv"
+
+	"github.com/hashicorp/consul/api"
 )
 
 // DevArgs is for a program that runs the agent itself, as the bench harness
@@ -32,18 +31,9 @@ func HasLeader(addr string) bool { return (&Agent{Addr: addr}).hasLeader() }
 // Deregister removes the service instance id from the agent whose HTTP API
 // is at addr, as an operator would with `consul services deregister`.
 func Deregister(ctx context.Context, addr, id string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+addr+"/v1/agent/service/deregister/"+id, nil)
+	c, err := api.NewClient(&api.Config{Address: addr, HttpClient: client})
 	if err != nil {
 		return err
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("deregister %s: %s %s", id, resp.Status, b)
-	}
-	return nil
+	return c.Agent().ServiceDeregisterOpts(id, (&api.QueryOptions{}).WithContext(ctx))
 }

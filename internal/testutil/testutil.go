@@ -1,13 +1,16 @@
 // Package testutil holds the helpers that several test packages share: a
-// log buffer safe for concurrent writes, a poll-until-true wait and a
-// go-micro error decoder. It is imported by tests only.
+// log buffer safe for concurrent writes, a poll-until-true wait, a
+// go-micro error decoder, a settable clock, a line filter, an atomic file
+// write and a heap measure. It is imported by tests only.
 package testutil
 
 import (
 	"bytes"
 	"encoding/json"
 	"net"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,4 +85,32 @@ func Listen(t testing.TB) net.Listener {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// Clock is a settable clock, safe for concurrent use: pass its Now where
+// code takes a clock, and move it with Advance.
+type Clock struct{ ns atomic.Int64 }
+
+// NewClock returns a Clock that reads start.
+func NewClock(start time.Time) *Clock {
+	c := new(Clock)
+	c.ns.Store(start.UnixNano())
+	return c
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { return time.Unix(0, c.ns.Load()) }
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// Grep returns the lines of s that contain substr, joined by newlines.
+func Grep(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -58,15 +58,13 @@ func TestWaitFor(t *testing.T) {
 
 func TestMicroError(t *testing.T) {
 	tests := []struct {
-		name   string
-		body   string
-		wantOK bool
-		want   string
+		name, body, want string
+		wantOK           bool
 	}{
-		{"go-micro error", `{"id":"microlb.gateway","code":503,"detail":"no node","status":"Service Unavailable"}`, true, "microlb.gateway 503 no node"},
-		{"not JSON", `upstream said no`, false, ""},
-		{"no code", `{"id":"x","detail":"d"}`, false, ""},
-		{"no id", `{"code":500,"detail":"d"}`, false, ""},
+		{"go-micro error", `{"id":"microlb.gateway","code":503,"detail":"no node","status":"Service Unavailable"}`, "microlb.gateway 503 no node", true},
+		{"not JSON", `upstream said no`, "", false},
+		{"no code", `{"id":"x","detail":"d"}`, "", false},
+		{"no id", `{"code":500,"detail":"d"}`, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,4 +91,23 @@ func TestTable(t *testing.T) {
 	Table(t, "double", double,
 		Row("zero", 0, []int{0, 0}),
 		Row("two", 2, []int{2, 2}))
+}
+
+func TestClock(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	c := NewClock(start)
+	if got := c.Now(); !got.Equal(start) {
+		t.Fatalf("Now = %v, want %v", got, start)
+	}
+	c.Advance(10 * time.Second)
+	if got, want := c.Now(), start.Add(10*time.Second); !got.Equal(want) {
+		t.Fatalf("after Advance, Now = %v, want %v", got, want)
+	}
+}
+
+func TestGrep(t *testing.T) {
+	Table(t, "Grep", func(sub string) string { return Grep("a=1\nb=2\na=3", sub) },
+		Row("two lines", "a=", "a=1\na=3"),
+		Row("one line", "b", "b=2"),
+		Row("none", "c", ""))
 }

@@ -34,26 +34,21 @@ func sample() *HelloResponse {
 
 func assertSample(t *testing.T, got *HelloResponse) {
 	t.Helper()
-	if got.GetMessage() != "hello alice" {
-		t.Errorf("Message = %q", got.GetMessage())
-	}
-	if got.GetNodeId() != "producer-7f3c" {
-		t.Errorf("NodeId = %q", got.GetNodeId())
-	}
-	if got.GetAddress() != "10.0.0.7:50051" {
-		t.Errorf("Address = %q", got.GetAddress())
-	}
-	if got.GetWeight() != 3 {
-		t.Errorf("Weight = %d", got.GetWeight())
-	}
-	if got.GetZone() != "eu-west-1a" {
-		t.Errorf("Zone = %q", got.GetZone())
-	}
-	if got.GetVersion() != "1.2.0" {
-		t.Errorf("Version = %q", got.GetVersion())
-	}
-	if got.GetSeq() != 42 {
-		t.Errorf("Seq = %d", got.GetSeq())
+	for _, f := range []struct {
+		name      string
+		got, want any
+	}{
+		{"Message", got.GetMessage(), "hello alice"},
+		{"NodeId", got.GetNodeId(), "producer-7f3c"},
+		{"Address", got.GetAddress(), "10.0.0.7:50051"},
+		{"Weight", got.GetWeight(), int32(3)},
+		{"Zone", got.GetZone(), "eu-west-1a"},
+		{"Version", got.GetVersion(), "1.2.0"},
+		{"Seq", got.GetSeq(), int32(42)},
+	} {
+		if f.got != f.want {
+			t.Errorf("%s = %#v, want %#v", f.name, f.got, f.want)
+		}
 	}
 	if !proto.Equal(got, sample()) {
 		t.Errorf("round trip changed the message: %v", got)

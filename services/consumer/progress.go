@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/microlb/microlb/internal/tick"
 )
 
 // Progress display settings.
@@ -50,16 +52,7 @@ func (p *progress) start(label string, total int) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		t := time.NewTicker(progressTick)
-		defer t.Stop()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-t.C:
-				p.draw()
-			}
-		}
+		tick.Every(p.stop, progressTick, func() bool { p.draw(); return true })
 	}()
 }
 

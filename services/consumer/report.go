@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/microlb/microlb/internal/loadresult"
 )
 
 // barWidth is the width of a 100 % bar, in cells.
@@ -71,21 +73,10 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", msFloat(d)) }
 // msFloat is d in milliseconds, rounded to the microsecond.
 func msFloat(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
-// jsonResult is the --json form of a result, one object per line.
-type jsonResult struct {
-	Strategy string            `json:"strategy"`
-	Requests int               `json:"requests"`
-	Errors   int               `json:"errors"`
-	Nodes    map[string]int    `json:"nodes"`
-	P50      float64           `json:"p50_ms"`
-	P99      float64           `json:"p99_ms"`
-	Keys     map[string]string `json:"keys,omitempty"`
-}
-
 // writeJSON prints res as one JSON object on one line. nodes lists the nodes
 // that served at least one call.
 func writeJSON(w io.Writer, res *result) error {
-	out := jsonResult{
+	out := loadresult.Result{
 		Strategy: string(res.Strategy),
 		Requests: res.Requests,
 		Errors:   res.Errors,

@@ -11,13 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"go-micro.dev/v4/broker"
 	"go-micro.dev/v4/client"
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/server"
 	"go-micro.dev/v4/transport"
 
+	"github.com/microlb/microlb/internal/greetertest"
+	"github.com/microlb/microlb/internal/loadresult"
 	"github.com/microlb/microlb/internal/testutil"
 	pb "github.com/microlb/microlb/proto/greeter"
 	"github.com/microlb/microlb/selector"
@@ -60,22 +61,8 @@ func newWorld() *world {
 func (w *world) serve(t *testing.T, name string, weight int, fail bool) *fakeGreeter {
 	t.Helper()
 	g := &fakeGreeter{id: "greeter-" + name, weight: int32(weight), fail: fail}
-	srv := server.NewRPCServer(
-		server.Name("greeter"),
-		server.Id(name),
-		server.Address("127.0.0.1:0"),
-		server.Registry(w.reg),
-		server.Transport(w.tr),
-		server.Broker(broker.NewMemoryBroker()),
-		server.Metadata(map[string]string{"weight": fmt.Sprint(weight)}),
-	)
-	if err := pb.RegisterGreeterHandler(srv, g); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
+	greetertest.Serve(t, server.NewRPCServer, g, server.Id(name), server.Registry(w.reg), server.Transport(w.tr),
+		server.Metadata(map[string]string{"weight": fmt.Sprint(weight)}))
 	return g
 }
 
@@ -93,19 +80,15 @@ func (w *world) run(t *testing.T, args ...string) (int, string, string) {
 }
 
 // runJSON runs the consumer with --json and decodes its lines.
-func (w *world) runJSON(t *testing.T, args ...string) []jsonResult {
+func (w *world) runJSON(t *testing.T, args ...string) []loadresult.Result {
 	t.Helper()
 	code, out, errOut := w.run(t, append(args, "--json")...)
 	if code != 0 {
 		t.Fatalf("exit status %d; stderr:\n%s", code, errOut)
 	}
-	var results []jsonResult
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var r jsonResult
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("line %q: %v", line, err)
-		}
-		results = append(results, r)
+	results, err := loadresult.Parse(out)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return results
 }
@@ -269,22 +252,8 @@ func TestProgressTerminal(t *testing.T) {
 func TestRunStdoutIsOnlyTheReport(t *testing.T) {
 	w := newWorld()
 	w.serve(t, "a", 1, false)
-	srv := server.NewRPCServer(
-		server.Name("greeter"),
-		server.Id("heavy"),
-		server.Address("127.0.0.1:0"),
-		server.Registry(w.reg),
-		server.Transport(w.tr),
-		server.Broker(broker.NewMemoryBroker()),
-		server.Metadata(map[string]string{"weight": "heavy"}),
-	)
-	if err := pb.RegisterGreeterHandler(srv, &fakeGreeter{id: "greeter-heavy", weight: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
+	greetertest.Serve(t, server.NewRPCServer, &fakeGreeter{id: "greeter-heavy", weight: 1}, server.Id("heavy"),
+		server.Registry(w.reg), server.Transport(w.tr), server.Metadata(map[string]string{"weight": "heavy"}))
 
 	code, out, errOut := w.run(t, "--strategy", "weighted", "-n", "10", "--json")
 	if code != 0 {
@@ -294,7 +263,7 @@ func TestRunStdoutIsOnlyTheReport(t *testing.T) {
 	if len(lines) != 1 {
 		t.Fatalf("stdout has %d lines, want 1 report line:\n%s", len(lines), out)
 	}
-	var r jsonResult
+	var r loadresult.Result
 	if err := json.Unmarshal([]byte(lines[0]), &r); err != nil || r.Strategy != "weighted" || r.Requests != 10 {
 		t.Fatalf("stdout line %q: %+v, %v", lines[0], r, err)
 	}

@@ -5,17 +5,14 @@ import (
 	"context"
 	"testing"
 
-	"go-micro.dev/v4/broker"
 	"go-micro.dev/v4/client"
 	"go-micro.dev/v4/metadata"
 	gmselector "go-micro.dev/v4/selector"
 	"go-micro.dev/v4/server"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/propagation"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/microlb/microlb/internal/greetertest"
+	"github.com/microlb/microlb/internal/oteltest"
 	pb "github.com/microlb/microlb/proto/greeter"
 	"github.com/microlb/microlb/selector"
 )
@@ -37,22 +34,10 @@ func (g *traceGreeter) Stream(context.Context, *pb.HelloRequest, pb.Greeter_Stre
 // client (go-micro's OpenTelemetry client wrapper) makes a client span per
 // call and sends it to the producer as the parent in the Traceparent.
 func TestClientStartsTheTrace(t *testing.T) {
-	t.Setenv("OTEL_TRACES_EXPORTER", "none")
-	t.Cleanup(func() {
-		otel.SetTracerProvider(trace.NewNoopTracerProvider())
-		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator())
-	})
+	oteltest.Setenv(t)
 	w := newWorld()
 	g := &traceGreeter{got: make(chan string, 1)}
-	srv := server.NewRPCServer(server.Name("greeter"), server.Id("a"), server.Address("127.0.0.1:0"),
-		server.Registry(w.reg), server.Transport(w.tr), server.Broker(broker.NewMemoryBroker()))
-	if err := pb.RegisterGreeterHandler(srv, g); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
+	greetertest.Serve(t, server.NewRPCServer, g, server.Id("a"), server.Registry(w.reg), server.Transport(w.tr))
 	cfg, err := parseFlags(nil, noEnv, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -60,12 +45,7 @@ func TestClientStartsTheTrace(t *testing.T) {
 	sel := selector.New(gmselector.Registry(w.reg))
 	defer sel.Close()
 	cl := newClient(cfg, sel, client.Transport(w.tr))
-	tp, ok := otel.GetTracerProvider().(*sdktrace.TracerProvider)
-	if !ok {
-		t.Fatalf("global tracer provider %T, want the SDK's", otel.GetTracerProvider())
-	}
-	exp := tracetest.NewInMemoryExporter()
-	tp.RegisterSpanProcessor(sdktrace.NewSimpleSpanProcessor(exp))
+	exp := oteltest.Record(t)
 
 	if _, err := pb.NewGreeterService("greeter", cl).Hello(context.Background(), &pb.HelloRequest{}); err != nil {
 		t.Fatal(err)

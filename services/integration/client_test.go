@@ -3,7 +3,6 @@ package integration_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os/exec"
 	"strings"
 	"sync"
@@ -17,24 +16,14 @@ import (
 	gmselector "go-micro.dev/v4/selector"
 
 	"github.com/microlb/microlb/internal/consultest"
+	"github.com/microlb/microlb/internal/loadresult"
 	pb "github.com/microlb/microlb/proto/greeter"
 	"github.com/microlb/microlb/selector"
 )
 
-// consumerResult is one line of `consumer --json`.
-type consumerResult struct {
-	Strategy string            `json:"strategy"`
-	Requests int               `json:"requests"`
-	Errors   int               `json:"errors"`
-	Nodes    map[string]int    `json:"nodes"`
-	P50      float64           `json:"p50_ms"`
-	P99      float64           `json:"p99_ms"`
-	Keys     map[string]string `json:"keys"`
-}
-
 // runConsumer runs bin/consumer --json against agent's Consul and returns
 // its results.
-func runConsumer(t *testing.T, agent *consultest.Agent, args ...string) []consumerResult {
+func runConsumer(t *testing.T, agent *consultest.Agent, args ...string) []loadresult.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -45,13 +34,9 @@ func runConsumer(t *testing.T, agent *consultest.Agent, args ...string) []consum
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("consumer %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
-	var results []consumerResult
-	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-		var r consumerResult
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("consumer output %q: %v", line, err)
-		}
-		results = append(results, r)
+	results, err := loadresult.Parse(stdout.String())
+	if err != nil {
+		t.Fatalf("consumer output: %v", err)
 	}
 	return results
 }

@@ -7,13 +7,11 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// Defaults of the producer's own flags and of the go-micro flags it changes.
+// Defaults of the go-micro flags the producer changes (its own flags'
+// defaults are in newConfig), and the stream limits.
 const (
 	defaultName             = "greeter"
 	defaultAddress          = "127.0.0.1:0"
-	defaultHTTPAddress      = "127.0.0.1:0"
-	defaultGrace            = 2 * time.Second
-	defaultDrainTimeout     = 10 * time.Second
 	defaultRegistry         = "consul"
 	defaultRegisterTTL      = 10 // seconds
 	defaultRegisterInterval = 5  // seconds
@@ -42,15 +40,15 @@ type config struct {
 func newConfig() *config {
 	return &config{
 		weight:       1,
-		grace:        defaultGrace,
-		drainTimeout: defaultDrainTimeout,
+		grace:        2 * time.Second,
+		drainTimeout: 10 * time.Second,
 		failMode:     failError,
-		httpAddress:  defaultHTTPAddress,
+		httpAddress:  "127.0.0.1:0",
 	}
 }
 
-// flags returns the producer's own flags, which write into c. They join
-// go-micro's flags on one command line.
+// flags returns the producer's own flags, which write into c and show c's
+// values as their defaults. They join go-micro's flags on one command line.
 //
 // --version is safe to define: urfave/cli adds its built-in --version/-v
 // flag only when the app has a version, and go-micro's cmd leaves it empty
@@ -59,27 +57,31 @@ func newConfig() *config {
 // buildRequested).
 func (c *config) flags() []cli.Flag {
 	return []cli.Flag{
-		&cli.IntFlag{Name: "weight", Value: c.weight, Destination: &c.weight,
-			Usage: "load-balancing weight, registered as node metadata \"weight\" (0 drains the node)"},
-		&cli.StringFlag{Name: "zone", Value: c.zone, Destination: &c.zone,
-			Usage: "zone, registered as node metadata \"zone\""},
-		&cli.StringFlag{Name: "version", Value: c.version, Destination: &c.version,
-			Usage: "version, registered as node metadata \"version\" (and as the service version unless --server_version is set)"},
-		&cli.DurationFlag{Name: "grace", Value: c.grace, Destination: &c.grace,
-			Usage: "on SIGTERM/SIGINT, how long to keep serving after deregistering, so that watchers move away"},
-		&cli.DurationFlag{Name: "drain_timeout", Value: c.drainTimeout, Destination: &c.drainTimeout,
-			Usage: "on SIGTERM/SIGINT, how long to wait for in-flight calls after the grace period"},
-		&cli.StringFlag{Name: "latency", Value: c.latencyText, Destination: &c.latencyText,
-			Usage: "delay added to every call: a duration (20ms) or a uniform distribution (5ms±2ms, or 5ms+-2ms)"},
-		&cli.Float64Flag{Name: "fail_rate", Value: c.failRate, Destination: &c.failRate,
-			Usage: "fraction of calls (0..1) that fail, see --fail_mode"},
-		&cli.StringFlag{Name: "fail_mode", Value: c.failMode, Destination: &c.failMode,
-			Usage: "how a call fails: \"error\" answers a go-micro 500, \"drop\" closes the connection without a reply"},
-		&cli.StringFlag{Name: "http_address", Value: c.httpAddress, Destination: &c.httpAddress,
-			Usage: "address of the plain HTTP endpoint"},
-		&cli.StringFlag{Name: "http_name", Value: c.httpName, Destination: &c.httpName,
-			Usage: "service name of the HTTP endpoint in the registry (default: <server_name>-http)"},
+		intFlag("weight", &c.weight, "load-balancing weight, registered as node metadata \"weight\" (0 drains the node)"),
+		stringFlag("zone", &c.zone, "zone, registered as node metadata \"zone\""),
+		stringFlag("version", &c.version, "version, registered as node metadata \"version\" (and as the service version unless --server_version is set)"),
+		durationFlag("grace", &c.grace, "on SIGTERM/SIGINT, how long to keep serving after deregistering, so that watchers move away"),
+		durationFlag("drain_timeout", &c.drainTimeout, "on SIGTERM/SIGINT, how long to wait for in-flight calls after the grace period"),
+		stringFlag("latency", &c.latencyText, "delay added to every call: a duration (20ms) or a uniform distribution (5ms±2ms, or 5ms+-2ms)"),
+		&cli.Float64Flag{Name: "fail_rate", Value: c.failRate, Destination: &c.failRate, Usage: "fraction of calls (0..1) that fail, see --fail_mode"},
+		stringFlag("fail_mode", &c.failMode, "how a call fails: \"error\" answers a go-micro 500, \"drop\" closes the connection without a reply"),
+		stringFlag("http_address", &c.httpAddress, "address of the plain HTTP endpoint"),
+		stringFlag("http_name", &c.httpName, "service name of the HTTP endpoint in the registry (default: <server_name>-http)"),
 	}
+}
+
+// intFlag, stringFlag and durationFlag return the flag name that writes into
+// p and shows *p as its default.
+func intFlag(name string, p *int, usage string) cli.Flag {
+	return &cli.IntFlag{Name: name, Value: *p, Destination: p, Usage: usage}
+}
+
+func stringFlag(name string, p *string, usage string) cli.Flag {
+	return &cli.StringFlag{Name: name, Value: *p, Destination: p, Usage: usage}
+}
+
+func durationFlag(name string, p *time.Duration, usage string) cli.Flag {
+	return &cli.DurationFlag{Name: name, Value: *p, Destination: p, Usage: usage}
 }
 
 // validate checks the flag values and parses the ones that need parsing.

@@ -9,10 +9,8 @@ import (
 
 func TestParseLatency(t *testing.T) {
 	tests := []struct {
-		name    string
-		in      string
-		want    latency
-		wantErr string
+		name, in, wantErr string
+		want              latency
 	}{
 		{name: "empty", in: "", want: latency{}},
 		{name: "zero", in: "0", want: latency{}},

@@ -10,6 +10,8 @@ import (
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/util/addr"
 	mnet "go-micro.dev/v4/util/net"
+
+	"github.com/microlb/microlb/internal/tick"
 )
 
 // serveHTTP starts serving the HTTP endpoint; it is a micro.BeforeStart hook,
@@ -63,21 +65,15 @@ func (p *producer) started() error {
 // go-micro's registrar does for the RPC node, until the drain stops it.
 func (p *producer) keepRegistered(ttl, interval time.Duration) {
 	defer p.loopDone.Done()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-t.C:
-			if p.draining.Load() {
-				return
-			}
-			if err := p.reg.Register(p.httpSvc, registry.RegisterTTL(ttl)); err != nil {
-				p.log.Printf("registering %s: %v", p.httpSvc.Nodes[0].Id, err)
-			}
+	tick.Every(p.stop, interval, func() bool {
+		if p.draining.Load() {
+			return false
 		}
-	}
+		if err := p.reg.Register(p.httpSvc, registry.RegisterTTL(ttl)); err != nil {
+			p.log.Printf("registering %s: %v", p.httpSvc.Nodes[0].Id, err)
+		}
+		return true
+	})
 }
 
 // drain is the graceful shutdown, a micro.BeforeStop hook run on SIGTERM or

@@ -5,12 +5,9 @@ import (
 	"testing"
 
 	"go-micro.dev/v4/metadata"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/propagation"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/microlb/microlb/internal/oteltest"
 	pb "github.com/microlb/microlb/proto/greeter"
 )
 
@@ -19,18 +16,9 @@ import (
 // that joins the caller's trace, with the caller's span (the gateway's
 // attempt span) as its parent.
 func TestHelloJoinsTheTrace(t *testing.T) {
-	t.Setenv("OTEL_TRACES_EXPORTER", "none")
-	t.Cleanup(func() {
-		otel.SetTracerProvider(trace.NewNoopTracerProvider())
-		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator())
-	})
+	oteltest.Setenv(t)
 	n := startNode(t, newConfig(), 0)
-	tp, ok := otel.GetTracerProvider().(*sdktrace.TracerProvider)
-	if !ok {
-		t.Fatalf("global tracer provider %T, want the SDK's", otel.GetTracerProvider())
-	}
-	exp := tracetest.NewInMemoryExporter()
-	tp.RegisterSpanProcessor(sdktrace.NewSimpleSpanProcessor(exp))
+	exp := oteltest.Record(t)
 
 	const gateway = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 	ctx := metadata.NewContext(context.Background(), metadata.Metadata{"Traceparent": gateway})

@@ -1,26 +1,18 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/microlb/microlb/internal/testutil"
+)
 
 func TestBuildRequested(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want bool
-	}{
-		{"no args", nil, false},
-		{"bare", []string{"--version"}, true},
-		{"single dash", []string{"-version"}, true},
-		{"last, after other flags", []string{"--weight", "5", "--version"}, true},
-		{"node version", []string{"--version", "v1"}, false},
-		{"node version among flags", []string{"--weight", "5", "--version", "v1", "--zone", "a"}, false},
-		{"node version with =", []string{"--version=v1"}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := buildRequested(tt.args); got != tt.want {
-				t.Fatalf("buildRequested(%q) = %v, want %v", tt.args, got, tt.want)
-			}
-		})
-	}
+	testutil.Table(t, "buildRequested", buildRequested,
+		testutil.Row("no args", []string(nil), false),
+		testutil.Row("bare", []string{"--version"}, true),
+		testutil.Row("single dash", []string{"-version"}, true),
+		testutil.Row("last, after other flags", []string{"--weight", "5", "--version"}, true),
+		testutil.Row("node version", []string{"--version", "v1"}, false),
+		testutil.Row("node version among flags", []string{"--weight", "5", "--version", "v1", "--zone", "a"}, false),
+		testutil.Row("node version with =", []string{"--version=v1"}, false))
 }
