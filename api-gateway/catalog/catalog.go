@@ -99,8 +99,9 @@ func (c *Catalog) Lookup(name string) (*Service, error) {
 			ttl = negativeTTL
 		}
 		if now.Sub(e.fetched) < ttl {
+			svc, err := e.svc, e.err // read under the lock: a refresh may be writing them
 			c.mu.Unlock()
-			return e.svc, e.err
+			return svc, err
 		}
 		if svc := e.svc; svc != nil { // stale but usable: refresh in the background
 			e.loading = make(chan struct{})
