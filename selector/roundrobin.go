@@ -8,17 +8,12 @@ package selector
 // from where the previous one stopped, so a retry lands on the next node.
 type roundRobinBalancer struct{}
 
-func (roundRobinBalancer) pick(c *call) int {
+func (roundRobinBalancer) pick(c *call, ok accept) int {
 	n := c.snap.nActive
 	if n == 0 {
 		return -1
 	}
-	if c.first() {
-		if i := c.counterPick(&c.svc.rr, n, n, identity); i >= 0 {
-			return i
-		}
-	}
-	return c.walkFrom(int(c.pos)+1, n, identity)
+	return c.rotate(ok, &c.svc.rr, n, n, identity)
 }
 
 // identity maps a position to the node of the same index.

@@ -72,14 +72,15 @@ func (s Strategy) index() int {
 	return -1
 }
 
-// balancer picks one node of a snapshot's active tier (weight > 0) for a call.
-// It returns an index into snapshot.nodes that c.usable accepts, or -1 when
-// no active node is usable. It may keep a cursor in c so that a later pick
-// for the same call continues where the previous one stopped. The call
-// decides who is usable (filters, tried, zone, ejection, panic) and what
-// happens when none is (drained nodes, wrap-around, panic); the helpers
-// counterPick, walkFrom and drawUsable in call.go give a balancer its
-// candidates in order.
+// balancer is a strategy's algorithm. pick orders the candidates among the
+// snapshot's active tier (indexes below c.snap.nActive), hands them to ok in
+// that order and returns the first one ok accepted, or -1 when it accepted
+// none. It may keep a cursor in c.pos so that a later pick of the same call
+// goes on where the previous one stopped. The balancer knows nothing of why
+// ok refuses a node: the call alone decides that (tried, filters, zone,
+// ejection, panic mode; see call.usable) and what happens when no candidate
+// is accepted (spill over from the zone, drained nodes, wrap-around, panic).
+// candidates.go has the orders the strategies share: rotate, walkFrom, draw.
 type balancer interface {
-	pick(c *call) int
+	pick(c *call, ok accept) int
 }

@@ -21,27 +21,21 @@ const (
 // nginx's loop itself under a mutex; that state restarts on every rebuild.
 type weightedBalancer struct{}
 
-func (weightedBalancer) pick(c *call) int {
+func (weightedBalancer) pick(c *call, ok accept) int {
 	t := c.snap.wrr
 	if c.ramping() {
 		t = c.rampTable()
 	}
 	if t.seq == nil {
-		return t.pickSerial(c)
+		return t.pickSerial(c, ok)
 	}
 	p := len(t.seq)
 	if p == 0 {
 		return -1
 	}
-	node := func(j int) int { return int(t.seq[j]) }
-	if c.first() {
-		// As in roundRobinBalancer: an unusable entry takes the counter's
-		// next entry, so the other nodes keep their relative shares.
-		if i := c.counterPick(&c.svc.wrr, min(p, 2*c.snap.nActive), p, node); i >= 0 {
-			return i
-		}
-	}
-	return c.walkFrom(int(c.pos)+1, p, node)
+	// A refused entry takes the counter's next entry (see counterPick), so
+	// the other nodes keep their relative shares.
+	return c.rotate(ok, &c.svc.wrr, min(p, 2*c.snap.nActive), p, func(j int) int { return int(t.seq[j]) })
 }
 
 // wrrTable is a snapshot's smooth weighted round-robin state: one precomputed
@@ -93,14 +87,16 @@ func newWRRTable(weights []int, equal bool) *wrrTable {
 	return &wrrTable{seq: seq}
 }
 
-// pickSerial runs one step of nginx's loop over the usable nodes under the
-// table's mutex.
-func (t *wrrTable) pickSerial(c *call) int {
+// pickSerial runs one step of nginx's loop under the table's mutex, over the
+// nodes that ok accepts: the call's judgement, passed in, is nginx's "peer is
+// not down" test, so a refused node neither gains current weight nor counts
+// in the total, as in ngx_http_upstream_get_peer.
+func (t *wrrTable) pickSerial(c *call, ok accept) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	best, total := -1, 0
 	for i, w := range t.weights {
-		if !c.usable(i) {
+		if !ok(c, i) {
 			continue
 		}
 		t.current[i] += w
