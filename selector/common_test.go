@@ -161,3 +161,9 @@ type wrapped struct{ context.Context }
 
 // runtimeGosched yields the processor.
 func runtimeGosched() { runtime.Gosched() }
+
+// ringOf is the Hash ring that snapshot s built.
+func ringOf(s *snapshot) []ringEntry { r, _ := s.state[Hash.index()].([]ringEntry); return r }
+
+// wrrOf is the Weighted table of snapshot s's weights.
+func wrrOf(s *snapshot) *wrrTable { return s.state[Weighted.index()].(*wrrState).base }

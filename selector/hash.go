@@ -17,6 +17,9 @@ const (
 	maxRingSize     = 1 << 17
 )
 
+// Hash is a consistent-hash ring over the key given by WithKey.
+const Hash Strategy = "hash"
+
 // ringEntry is one virtual node: its position on the ring and its node index.
 type ringEntry struct {
 	hash uint64
@@ -46,7 +49,7 @@ func (hashBalancer) pick(c *call, ok accept) int {
 	if !c.hasKey {
 		return c.draw(ok, true, -1)
 	}
-	ring := c.snap.ring
+	ring, _ := c.table().([]ringEntry)
 	if len(ring) == 0 {
 		return -1
 	}
@@ -68,6 +71,8 @@ func (hashBalancer) pick(c *call, ok accept) int {
 	limit = 0 // every node accepted is at its bound: ignore the bound
 	return c.walkFrom(ok, start, len(ring), node)
 }
+
+func (hashBalancer) build(s *snapshot) any { return buildRing(s.reg[:s.nActive], s.weight[:s.nActive]) }
 
 // loadLimit is the bounded-load capacity of one node, or 0 when bounded loads
 // are off.

@@ -2,6 +2,9 @@ package selector
 
 import "math"
 
+// LeastLoaded is power-of-two-choices over in-flight calls and EWMA latency.
+const LeastLoaded Strategy = "leastloaded"
+
 // leastLoadedBalancer is power-of-two-choices, as Envoy, Kratos and go-zero
 // do it, over Finagle's and Linkerd's peak-EWMA cost: draw two distinct nodes
 // that the call accepts, at random, and keep the one with the lower

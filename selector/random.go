@@ -1,5 +1,8 @@
 package selector
 
+// Random picks at random, weighted by each node's weight.
+const Random Strategy = "random"
+
 // randomBalancer picks a node at random, with probability proportional to its
 // weight.
 type randomBalancer struct{}

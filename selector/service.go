@@ -27,10 +27,7 @@ type service struct {
 
 	// The write-hot counters sit on their own cache lines, away from snap.
 	_        [64]byte
-	rr       atomic.Uint64 // strategy cursors
-	_        [56]byte
-	wrr      atomic.Uint64
-	_        [56]byte
+	counters []counter // per strategy, by registered index
 	drained  atomic.Uint64
 	inflight atomic.Int64
 	_        [48]byte
@@ -83,13 +80,17 @@ func (s *Selector) load(name string) (*service, error) {
 	s.mu.Unlock()
 
 	svc := &service{
-		name:   name,
-		states: map[string]*nodeState{},
-		warned: map[string]bool{},
-		events: newEventLog(name),
+		name:     name,
+		states:   map[string]*nodeState{},
+		warned:   map[string]bool{},
+		events:   newEventLog(name),
+		counters: make([]counter, len(registered)),
 	}
-	svc.rr.Store(uint64(cfg.randN(1 << 30)))
-	svc.wrr.Store(uint64(cfg.randN(1 << 30)))
+	for k, r := range registered {
+		if cs, ok := r.b.(counterStarter); ok {
+			svc.counters[k].Store(cs.counterStart(cfg.randN))
+		}
+	}
 	err := s.refresh(svc, reg, cfg)
 	if err == nil && len(svc.snap.Load().services) == 0 {
 		err = selector.ErrNotFound

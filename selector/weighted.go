@@ -1,6 +1,13 @@
 package selector
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Weighted is nginx's smooth weighted round-robin; with equal weights it is
+// RoundRobin. It is the default strategy.
+const Weighted Strategy = "weighted"
 
 // Limits on precomputing a smooth weighted round-robin period.
 const (
@@ -19,12 +26,24 @@ const (
 // atomic counter: no lock. When the period is longer than 65,536 picks, or
 // costs more than 2^24 steps to compute, the snapshot falls back to running
 // nginx's loop itself under a mutex; that state restarts on every rebuild.
-type weightedBalancer struct{}
+type weightedBalancer struct{ withCounter }
+
+// wrrState is Weighted's per-snapshot state: the table of the snapshot's
+// weights, and the table of the current slow-start slot while a node ramps.
+type wrrState struct {
+	base *wrrTable
+	ramp atomic.Pointer[rampWRR]
+}
+
+func (weightedBalancer) build(s *snapshot) any {
+	return &wrrState{base: newWRRTable(s.weight[:s.nActive], s.equalWeights)}
+}
 
 func (weightedBalancer) pick(c *call, ok accept) int {
-	t := c.snap.wrr
+	st := c.table().(*wrrState)
+	t := st.base
 	if c.ramping() {
-		t = c.rampTable()
+		t = c.rampTable(&st.ramp)
 	}
 	if t.seq == nil {
 		return t.pickSerial(c, ok)
@@ -35,7 +54,7 @@ func (weightedBalancer) pick(c *call, ok accept) int {
 	}
 	// A refused entry takes the counter's next entry (see counterPick), so
 	// the other nodes keep their relative shares.
-	return c.rotate(ok, &c.svc.wrr, min(p, 2*c.snap.nActive), p, func(j int) int { return int(t.seq[j]) })
+	return c.rotate(ok, c.counter(), min(p, 2*c.snap.nActive), p, func(j int) int { return int(t.seq[j]) })
 }
 
 // wrrTable is a snapshot's smooth weighted round-robin state: one precomputed
