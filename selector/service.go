@@ -21,13 +21,13 @@ const (
 // service is one watched service: its current snapshot and the counters that
 // outlive snapshots.
 type service struct {
-	name  string
-	snap  atomic.Pointer[snapshot] // read by every pick
-	stale atomic.Bool              // the registry failed; serving the last snapshot
+	name     string
+	snap     atomic.Pointer[snapshot] // read by every pick
+	counters []counter                // per strategy, by registered index (see withCounter)
+	stale    atomic.Bool              // the registry failed; serving the last snapshot
 
-	// The write-hot counters sit on their own cache lines, away from snap.
+	// The write-hot counters sit on their own cache line, away from snap.
 	_        [64]byte
-	counters []counter // per strategy, by registered index
 	drained  atomic.Uint64
 	inflight atomic.Int64
 	_        [48]byte
