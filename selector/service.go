@@ -3,6 +3,7 @@ package selector
 import (
 	"errors"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,7 +145,7 @@ func (s *Selector) refresh(svc *service, reg registry.Registry, cfg *config) err
 	svc.mu.Lock()
 	defer svc.mu.Unlock()
 	old := svc.snap.Load()
-	if hold := cfg.emptyHold; hold > 0 && old != nil && !old.empty() && countNodes(services) == 0 {
+	if hold := cfg.emptyHold; hold > 0 && old != nil && !old.empty() && !slices.ContainsFunc(services, hasNodes) {
 		now := cfg.now()
 		if svc.emptyAt.IsZero() {
 			svc.emptyAt = now
@@ -166,16 +167,8 @@ func (s *Selector) refresh(svc *service, reg registry.Registry, cfg *config) err
 	return nil
 }
 
-// countNodes counts the nodes of services.
-func countNodes(services []*registry.Service) int {
-	n := 0
-	for _, svc := range services {
-		if svc != nil {
-			n += len(svc.Nodes)
-		}
-	}
-	return n
-}
+// hasNodes reports whether svc lists a node.
+func hasNodes(svc *registry.Service) bool { return svc != nil && len(svc.Nodes) > 0 }
 
 // watch keeps svc's snapshot current until done closes. It watches the
 // registry for the service and rebuilds on every event (bursts coalesce into
