@@ -14,8 +14,9 @@
 // --selector microlb (MICRO_SELECTOR=microlb); that route reads
 // MICROLB_STRATEGY, MICROLB_ZONE and MICROLB_SLOW_START (see EnvOptions).
 //
-// The first Select of a service is the exception: it loads the service from
-// the registry and starts one watch for it. Every registry event rebuilds the
+// The first Select of a service is the exception (as is every Select of a
+// name the registry does not know): it loads the service from the registry
+// and starts one watch for it. Every registry event rebuilds the
 // service's snapshot and swaps it in. From then on the pick path
 // (Select and the Next it returns) reads the config, the service map and the
 // snapshot through atomic pointers and the per-node health, in-flight counts
@@ -25,9 +26,9 @@
 // of the snapshot when one period of its sequence would be longer than 65,536
 // picks or cost more than 2^24 steps to precompute (see weightedBalancer).
 // Two things are computed on the pick path, without a lock, and kept: the
-// zone's node list, once per snapshot (see WithZone), and while a node slow
-// starts the Weighted period, once per tenth of the window (see
-// WithSlowStart). go-micro strategy functions and filters are the slow path:
+// zone's node list, about once per snapshot (see WithZone), and while a node
+// slow-starts the Weighted period, about once per tenth of the window (see
+// WithSlowStart); concurrent picks may compute one twice, and the last wins. go-micro strategy functions and filters are the slow path:
 // they run on a copy of the services, as in go-micro's own selector.
 //
 // # Adding a strategy
