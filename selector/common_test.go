@@ -198,4 +198,4 @@ type wrapped struct{ context.Context }
 func ringOf(s *snapshot) []ringEntry { r, _ := s.state[Hash.index()].([]ringEntry); return r }
 
 // wrrOf is the Weighted table of snapshot s's weights.
-func wrrOf(s *snapshot) *wrrTable { return s.state[Weighted.index()].(*wrrState).base }
+func wrrOf(s *snapshot) *wrrTable { return s.state[Weighted.index()].(*wrrTable) }

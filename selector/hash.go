@@ -72,6 +72,7 @@ func (hashBalancer) pick(c *call, ok accept) int {
 	return c.walkFrom(ok, start, len(ring), node)
 }
 
+// build places the ring of the snapshot's active nodes.
 func (hashBalancer) build(s *snapshot) any { return buildRing(s.reg[:s.nActive], s.weight[:s.nActive]) }
 
 // loadLimit is the bounded-load capacity of one node, or 0 when bounded loads

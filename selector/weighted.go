@@ -28,22 +28,16 @@ const (
 // nginx's loop itself under a mutex; that state restarts on every rebuild.
 type weightedBalancer struct{ withCounter }
 
-// wrrState is Weighted's per-snapshot state: the table of the snapshot's
-// weights, and the table of the current slow-start slot while a node ramps.
-type wrrState struct {
-	base *wrrTable
-	ramp atomic.Pointer[rampWRR]
-}
-
+// build precomputes the period of the snapshot's weights, or sets up the
+// fallback: Weighted's per-snapshot state is that *wrrTable.
 func (weightedBalancer) build(s *snapshot) any {
-	return &wrrState{base: newWRRTable(s.weight[:s.nActive], s.equalWeights)}
+	return newWRRTable(s.weight[:s.nActive], s.equalWeights)
 }
 
 func (weightedBalancer) pick(c *call, ok accept) int {
-	st := c.table().(*wrrState)
-	t := st.base
+	t := c.table().(*wrrTable)
 	if c.ramping() {
-		t = c.rampTable(&st.ramp)
+		t = c.rampTable(&t.ramp)
 	}
 	if t.seq == nil {
 		return t.pickSerial(c, ok)
@@ -58,9 +52,12 @@ func (weightedBalancer) pick(c *call, ok accept) int {
 }
 
 // wrrTable is a snapshot's smooth weighted round-robin state: one precomputed
-// period, or the mutex-guarded fallback.
+// period, or the mutex-guarded fallback. The table of a snapshot's own
+// weights also keeps, in ramp, the table of the current slow-start slot
+// while a node ramps.
 type wrrTable struct {
-	seq []int32
+	seq  []int32
+	ramp atomic.Pointer[rampWRR]
 
 	mu      sync.Mutex
 	weights []int
