@@ -85,8 +85,8 @@ func (c *call) rampDraw() int {
 }
 
 // rampTable returns the weighted table of the call's slow-start slot,
-// computing it on the slot's first pick and keeping it in ramp (Weighted's
-// per-snapshot state).
+// computing it on the slot's first pick and keeping it in ramp (the ramp of
+// the snapshot's own Weighted table).
 func (c *call) rampTable(ramp *atomic.Pointer[rampWRR]) *wrrTable {
 	d := int64(c.cfg.slowStart)
 	width := max(d/slowStartSteps, 1)
