@@ -1,8 +1,6 @@
 package selector
 
 import (
-	"sync/atomic"
-
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/selector"
 )
@@ -107,16 +105,19 @@ func (c *call) next() (*registry.Node, error) {
 	return c.snap.reg[i], nil
 }
 
-// choose asks the balancer for an active node, first among the call's zone
+// choose asks the strategy for an active node, first among the call's zone
 // when zone-aware routing keeps it local, then falls back to drained nodes.
+// The strategy only orders its candidates: it hands each to usable, the
+// call's one judgement of a node, and settles on the first one accepted.
 func (c *call) choose() int {
+	b := registered[c.strat].b
 	if c.zoneLocal() {
-		if i := registered[c.strat].b.pick(c); i >= 0 {
+		if i := b.pick(c, (*call).usable); i >= 0 {
 			return i
 		}
 		c.zone = zoneSpill // no usable local node left: spill over
 	}
-	if i := registered[c.strat].b.pick(c); i >= 0 {
+	if i := b.pick(c, (*call).usable); i >= 0 {
 		return i
 	}
 	return c.pickDrained()
@@ -175,90 +176,6 @@ func (c *call) clock() int64 {
 		c.now = c.cfg.now().UnixNano()
 	}
 	return c.now
-}
-
-// randomUsable returns a random usable active node, weighted by weight, or -1.
-func (c *call) randomUsable() int { return c.drawUsable(true, -1) }
-
-// drawUsable returns a usable active node other than not, drawn at random
-// (weighted by weight, or uniformly): a few random draws, then a scan from a
-// random start. It returns -1 if none.
-func (c *call) drawUsable(weighted bool, not int) int {
-	n := c.snap.nActive
-	if n == 0 {
-		return -1
-	}
-	for range 3 {
-		var i int
-		if weighted {
-			i = c.weightedDraw()
-		} else {
-			i = c.cfg.randN(n)
-		}
-		if i != not && c.usable(i) {
-			return i
-		}
-	}
-	start := c.cfg.randN(n)
-	for k := range n {
-		if i := (start + k) % n; i != not && c.usable(i) {
-			return i
-		}
-	}
-	return -1
-}
-
-// counterPick is a balancer's first pick from a shared counter over a
-// sequence of size positions, node(j) being the node at position j (or -1 to
-// skip it). An unusable position takes the counter's next position rather
-// than handing its turn to its neighbour, so the other nodes share an
-// unusable node's turns in their own proportions. It takes at most tries
-// positions, leaves the position picked in c.pos and returns -1 if none.
-func (c *call) counterPick(ctr *atomic.Uint64, tries, size int, node func(j int) int) int {
-	for range tries {
-		j := int((ctr.Add(1) - 1) % uint64(size))
-		if i := node(j); i >= 0 && c.usable(i) {
-			c.pos = int32(j)
-			return i
-		}
-	}
-	return -1
-}
-
-// walkFrom returns the node of the first position from start on (wrapping,
-// each position once) whose node(j) is usable, leaving that position in
-// c.pos; or -1.
-func (c *call) walkFrom(start, size int, node func(j int) int) int {
-	for k := range size {
-		j := (start + k) % size
-		if i := node(j); i >= 0 && c.usable(i) {
-			c.pos = int32(j)
-			return i
-		}
-	}
-	return -1
-}
-
-// weightedDraw returns an active node drawn with probability weight/total.
-func (c *call) weightedDraw() int {
-	s := c.snap
-	if c.ramping() {
-		return c.rampDraw()
-	}
-	if s.equalWeights {
-		return c.cfg.randN(s.nActive)
-	}
-	r := c.cfg.randN(s.totalWeight)
-	lo, hi := 0, len(s.cum)
-	for lo < hi { // first i with cum[i] > r
-		m := int(uint(lo+hi) >> 1)
-		if s.cum[m] > r {
-			hi = m
-		} else {
-			lo = m + 1
-		}
-	}
-	return lo
 }
 
 // ejectedCount counts the nodes ejected at time now.

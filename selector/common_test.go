@@ -3,8 +3,10 @@ package selector
 import (
 	"context"
 	"fmt"
-	"runtime"
+	"maps"
+	"math"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,25 +76,20 @@ func seqRand(seed uint64) func(int) int {
 	}
 }
 
-// fakeClock is an injectable clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
+// fakeClock is an injectable clock, safe for concurrent use: unix nanos.
+type fakeClock struct{ ns atomic.Int64 }
+
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.ns.Store(time.Unix(1_700_000_000, 0).UnixNano())
+	return c
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_700_000_000, 0)} }
+// Now returns the clock's time.
+func (c *fakeClock) Now() time.Time { return time.Unix(0, c.ns.Load()) }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// Advance moves the clock on by d.
+func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // newTest returns a selector over r with deterministic randomness, closed on cleanup.
 func newTest(t testing.TB, r registry.Registry, opts ...selector.Option) *Selector {
@@ -127,6 +124,44 @@ func picks(t testing.TB, s selector.Selector, service string, n int, opts ...sel
 	return out
 }
 
+// attempts calls next n times, as go-micro's retries do, and returns the ids
+// it returned, in order.
+func attempts(t testing.TB, next selector.Next, n int) []string {
+	t.Helper()
+	out := make([]string, n)
+	for i := range out {
+		node, err := next()
+		if err != nil {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+		out[i] = node.Id
+	}
+	return out
+}
+
+// wantCounts fails the test unless got equals want.
+func wantCounts(t testing.TB, got, want map[string]int) {
+	t.Helper()
+	if !maps.Equal(got, want) {
+		t.Fatalf("picks = %v, want %v", got, want)
+	}
+}
+
+// wantShares fails the test unless each node of want has its share of all
+// the picks counted in got, within tol.
+func wantShares(t testing.TB, got map[string]int, want map[string]float64, tol float64) {
+	t.Helper()
+	total := 0
+	for _, c := range got {
+		total += c
+	}
+	for id, share := range want {
+		if g := float64(got[id]) / float64(total); math.Abs(g-share) > tol {
+			t.Fatalf("node %s: share %.3f, want %.3f ± %.2f (%v)", id, g, share, tol, got)
+		}
+	}
+}
+
 // counts tallies ids.
 func counts(ids []string) map[string]int {
 	m := map[string]int{}
@@ -159,5 +194,8 @@ var (
 // wrapped is a foreign context.Context wrapper, as another plugin's option might install.
 type wrapped struct{ context.Context }
 
-// runtimeGosched yields the processor.
-func runtimeGosched() { runtime.Gosched() }
+// ringOf is the Hash ring that snapshot s built.
+func ringOf(s *snapshot) []ringEntry { r, _ := s.state[Hash.index()].([]ringEntry); return r }
+
+// wrrOf is the Weighted table of snapshot s's weights.
+func wrrOf(s *snapshot) *wrrTable { return s.state[Weighted.index()].(*wrrTable) }

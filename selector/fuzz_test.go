@@ -63,12 +63,12 @@ func FuzzBuildSnapshot(f *testing.F) {
 		if total != s.totalWeight || len(s.cum) != s.nActive || s.nActive > 0 && s.cum[s.nActive-1] != total {
 			t.Fatalf("total %d, cum %v, want %d", s.totalWeight, s.cum, total)
 		}
-		for _, e := range s.ring {
+		for _, e := range ringOf(s) {
 			if int(e.node) < 0 || int(e.node) >= s.nActive {
 				t.Fatalf("ring entry %+v outside the %d active nodes", e, s.nActive)
 			}
 		}
-		if seq := s.wrr.seq; seq != nil {
+		if seq := wrrOf(s).seq; seq != nil {
 			count := make([]int, s.nActive)
 			for _, i := range seq {
 				if int(i) >= s.nActive {

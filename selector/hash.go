@@ -17,6 +17,9 @@ const (
 	maxRingSize     = 1 << 17
 )
 
+// Hash is a consistent-hash ring over the key given by WithKey.
+const Hash Strategy = "hash"
+
 // ringEntry is one virtual node: its position on the ring and its node index.
 type ringEntry struct {
 	hash uint64
@@ -33,7 +36,8 @@ type ringEntry struct {
 //
 // key hash 0x50 is served by A (A_1 at 0x90), 0xe0 wraps around to A_0, and
 // removing B remaps only the keys B owned, about 1/N of them. Later picks of
-// the same Select walk on clockwise to the next distinct usable node.
+// the same Select walk on clockwise to the next node the call accepts (a
+// distinct one, until every node was tried).
 //
 // With a balance factor c (WithHashBalanceFactor), a node whose in-flight
 // count is already at ceil(c × (total+1) / nodes) is skipped clockwise: the
@@ -41,11 +45,11 @@ type ringEntry struct {
 // WithKey) a pick is random, weighted by weight.
 type hashBalancer struct{}
 
-func (hashBalancer) pick(c *call) int {
+func (hashBalancer) pick(c *call, ok accept) int {
 	if !c.hasKey {
-		return c.randomUsable()
+		return c.draw(ok, true, -1)
 	}
-	ring := c.snap.ring
+	ring, _ := c.table().([]ringEntry)
 	if len(ring) == 0 {
 		return -1
 	}
@@ -61,12 +65,15 @@ func (hashBalancer) pick(c *call) int {
 		}
 		return i
 	}
-	if i := c.walkFrom(start, len(ring), node); i >= 0 || limit == 0 {
+	if i := c.walkFrom(ok, start, len(ring), node); i >= 0 || limit == 0 {
 		return i
 	}
-	limit = 0 // every usable node is at its bound: ignore the bound
-	return c.walkFrom(start, len(ring), node)
+	limit = 0 // every node accepted is at its bound: ignore the bound
+	return c.walkFrom(ok, start, len(ring), node)
 }
+
+// build places the ring of the snapshot's active nodes.
+func (hashBalancer) build(s *snapshot) any { return buildRing(s.reg[:s.nActive], s.weight[:s.nActive]) }
 
 // loadLimit is the bounded-load capacity of one node, or 0 when bounded loads
 // are off.

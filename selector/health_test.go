@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -14,45 +13,47 @@ import (
 	"go-micro.dev/v4/registry"
 )
 
+// TestIsFailure: which errors count against a node (true) and which do not.
 func TestIsFailure(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{name: "nil", err: nil, want: false},
-		{name: "transport EOF", err: io.EOF, want: true},
-		{name: "connection refused text", err: errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), want: true},
-		{name: "client connection error 500", err: merrors.InternalServerError("go.micro.client", "connection error: refused"), want: true},
-		{name: "handler 500", err: merrors.InternalServerError("greeter", "boom"), want: true},
-		{name: "503", err: merrors.New("greeter", "down", 503), want: true},
-		{name: "timeout 408", err: merrors.Timeout("go.micro.client", "context deadline exceeded"), want: true},
-		{name: "caller canceled 408", err: merrors.Timeout("go.micro.client", "context canceled"), want: false},
-		{name: "context.Canceled", err: context.Canceled, want: false},
-		{name: "application 400", err: merrors.BadRequest("greeter", "bad name"), want: false},
-		{name: "application 404", err: merrors.NotFound("greeter", "no such user"), want: false},
-		{name: "application error as JSON text", err: errors.New(merrors.Forbidden("greeter", "no").Error()), want: false},
-		{name: "wrapped 500", err: fmt.Errorf("call: %w", merrors.InternalServerError("x", "y")), want: true},
-		{name: "ErrAttemptTimeout", err: ErrAttemptTimeout, want: true},
-		{name: "wrapped ErrAttemptTimeout", err: fmt.Errorf("attempt 2: %w", ErrAttemptTimeout), want: true},
-		{name: "ErrAttemptTimeout as JSON text", err: errors.New(ErrAttemptTimeout.Error()), want: true},
-		{name: "context.DeadlineExceeded", err: context.DeadlineExceeded, want: true},
-		{name: "wrapped DeadlineExceeded", err: fmt.Errorf("dial: %w", context.DeadlineExceeded), want: true},
-		{name: "wrapped context.Canceled", err: fmt.Errorf("dial: %w", context.Canceled), want: false},
-		{name: "408 call timeout deadline", err: merrors.Timeout("go.micro.client", "call timeout: context deadline exceeded"), want: true},
-		{name: "408 call timeout canceled", err: merrors.Timeout("go.micro.client", "call timeout: context canceled"), want: false},
-		{name: "408 other detail", err: merrors.Timeout("greeter", "took too long"), want: true},
-		{name: "408 as JSON text, canceled", err: errors.New(merrors.Timeout("go.micro.client", "context canceled").Error()), want: false},
-		{name: "500 detail deadline exceeded", err: merrors.InternalServerError("go.micro.client", "read: i/o deadline exceeded"), want: true},
-		{name: "text deadline exceeded", err: errors.New("read tcp: i/o timeout: deadline exceeded"), want: true},
-		{name: "text context canceled", err: errors.New("rpc: context canceled"), want: false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := IsFailure(tt.err); got != tt.want {
-				t.Fatalf("IsFailure(%v) = %v, want %v", tt.err, got, tt.want)
-			}
-		})
+	for want, errs := range map[bool]map[string]error{
+		true: {
+			"transport EOF":                  io.EOF,
+			"connection refused text":        errors.New("dial tcp 127.0.0.1:1: connect: connection refused"),
+			"client connection error 500":    merrors.InternalServerError("go.micro.client", "connection error: refused"),
+			"handler 500":                    merrors.InternalServerError("greeter", "boom"),
+			"503":                            merrors.New("greeter", "down", 503),
+			"timeout 408":                    merrors.Timeout("go.micro.client", "context deadline exceeded"),
+			"wrapped 500":                    fmt.Errorf("call: %w", merrors.InternalServerError("x", "y")),
+			"ErrAttemptTimeout":              ErrAttemptTimeout,
+			"wrapped ErrAttemptTimeout":      fmt.Errorf("attempt 2: %w", ErrAttemptTimeout),
+			"ErrAttemptTimeout as JSON text": errors.New(ErrAttemptTimeout.Error()),
+			"context.DeadlineExceeded":       context.DeadlineExceeded,
+			"wrapped DeadlineExceeded":       fmt.Errorf("dial: %w", context.DeadlineExceeded),
+			"408 call timeout deadline":      merrors.Timeout("go.micro.client", "call timeout: context deadline exceeded"),
+			"408 other detail":               merrors.Timeout("greeter", "took too long"),
+			"500 detail deadline exceeded":   merrors.InternalServerError("go.micro.client", "read: i/o deadline exceeded"),
+			"text deadline exceeded":         errors.New("read tcp: i/o timeout: deadline exceeded"),
+		},
+		false: {
+			"nil":                            nil,
+			"caller canceled 408":            merrors.Timeout("go.micro.client", "context canceled"),
+			"context.Canceled":               context.Canceled,
+			"application 400":                merrors.BadRequest("greeter", "bad name"),
+			"application 404":                merrors.NotFound("greeter", "no such user"),
+			"application error as JSON text": errors.New(merrors.Forbidden("greeter", "no").Error()),
+			"wrapped context.Canceled":       fmt.Errorf("dial: %w", context.Canceled),
+			"408 call timeout canceled":      merrors.Timeout("go.micro.client", "call timeout: context canceled"),
+			"408 as JSON text, canceled":     errors.New(merrors.Timeout("go.micro.client", "context canceled").Error()),
+			"text context canceled":          errors.New("rpc: context canceled"),
+		},
+	} {
+		for name, err := range errs {
+			t.Run(name, func(t *testing.T) {
+				if got := IsFailure(err); got != want {
+					t.Fatalf("IsFailure(%v) = %v, want %v", err, got, want)
+				}
+			})
+		}
 	}
 }
 
@@ -72,6 +73,17 @@ func failNode(s *Selector, id string, n int) {
 	for range n {
 		s.Mark("svc", node(id), io.EOF)
 	}
+}
+
+// countAfterEjecting loads "svc", fails each node of eject failures times
+// and counts the nodes of n Selects.
+func countAfterEjecting(t *testing.T, s *Selector, eject []string, failures, n int) map[string]int {
+	t.Helper()
+	pick(t, s, "svc")
+	for _, id := range eject {
+		failNode(s, id, failures)
+	}
+	return counts(picks(t, s, "svc", n))
 }
 
 func TestEjectionAndRecovery(t *testing.T) {
@@ -151,13 +163,7 @@ func TestPanicThreshold(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newTest(t, newRegistry(t, "svc", nodes(tt.nodes, "")...), WithStrategy(RoundRobin),
 				WithFailureThreshold(2), WithEjection(10*time.Second, 30*time.Second), WithClock(newFakeClock().Now))
-			pick(t, s, "svc")
-			for _, id := range tt.eject {
-				failNode(s, id, 2)
-			}
-			if got := counts(picks(t, s, "svc", 12)); !maps.Equal(got, tt.wantHit) {
-				t.Fatalf("picks = %v, want %v", got, tt.wantHit)
-			}
+			wantCounts(t, countAfterEjecting(t, s, tt.eject, 2, 12), tt.wantHit)
 		})
 	}
 }
@@ -173,15 +179,7 @@ func TestRetryAvoidsEjected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for range 3 {
-		n, err := next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, n.Id)
-	}
-	if want := []string{"n0001", "n0001", "n0001"}; !slices.Equal(got, want) {
+	if got, want := attempts(t, next, 3), []string{"n0001", "n0001", "n0001"}; !slices.Equal(got, want) {
 		t.Fatalf("attempts = %v, want %v", got, want)
 	}
 }
@@ -214,9 +212,7 @@ func TestMarkBeforeSelect(t *testing.T) {
 			s := newTest(t, newRegistry(t, "svc", nodes(3, "")...), WithStrategy(RoundRobin),
 				WithFailureThreshold(2), WithClock(newFakeClock().Now))
 			failNode(s, "n0001", tt.marks)
-			if got := counts(picks(t, s, "svc", 6)); !maps.Equal(got, tt.want) {
-				t.Fatalf("picks = %v, want %v", got, tt.want)
-			}
+			wantCounts(t, counts(picks(t, s, "svc", 6)), tt.want)
 		})
 	}
 	t.Run("unknown service is ignored", func(t *testing.T) {

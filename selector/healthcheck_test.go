@@ -32,8 +32,5 @@ func TestHealthCheckWarning(t *testing.T) {
 	}
 	// Random follows the same weights (seeded; within ±0.03).
 	s := newTest(t, newRegistry(t, "svc", tnode{id: "a"}, tnode{id: "b", md: warn}), WithStrategy(Random), withRand(seqRand(7)))
-	got := counts(picks(t, s, "svc", 10000))
-	if share := float64(got["b"]) / 10000; share < 0.17 || share > 0.23 {
-		t.Errorf("random: warning node share %.3f, want 0.20±0.03 (%v)", share, got)
-	}
+	wantShares(t, counts(picks(t, s, "svc", 10000)), map[string]float64{"b": 0.2}, 0.03)
 }

@@ -2,9 +2,12 @@ package selector
 
 import "math"
 
+// LeastLoaded is power-of-two-choices over in-flight calls and EWMA latency.
+const LeastLoaded Strategy = "leastloaded"
+
 // leastLoadedBalancer is power-of-two-choices, as Envoy, Kratos and go-zero
-// do it, over Finagle's and Linkerd's peak-EWMA cost: draw two distinct usable
-// nodes at random and keep the one with the lower
+// do it, over Finagle's and Linkerd's peak-EWMA cost: draw two distinct nodes
+// that the call accepts, at random, and keep the one with the lower
 //
 //	cost = latency × (in-flight + 1) ÷ weight
 //
@@ -30,21 +33,16 @@ type leastLoadedBalancer struct{}
 // sample yet: more than any latency a node reports (about 290 years in ns).
 const noSamplePenalty = float64(1 << 53)
 
-func (leastLoadedBalancer) pick(c *call) int {
-	n := c.snap.nActive
-	a := c.uniformUsable(-1)
-	if a < 0 || n == 1 {
+func (leastLoadedBalancer) pick(c *call, ok accept) int {
+	a := c.draw(ok, false, -1)
+	if a < 0 || c.snap.nActive == 1 {
 		return a
 	}
-	b := c.uniformUsable(a)
-	if b >= 0 && c.load(b) < c.load(a) {
+	if b := c.draw(ok, false, a); b >= 0 && c.load(b) < c.load(a) {
 		return b
 	}
 	return a
 }
-
-// uniformUsable draws a usable active node other than not, uniformly, or -1.
-func (c *call) uniformUsable(not int) int { return c.drawUsable(false, not) }
 
 // load is node i's least-loaded cost; lower is better.
 func (c *call) load(i int) float64 {

@@ -1,7 +1,6 @@
 package selector
 
 import (
-	"maps"
 	"math"
 	"testing"
 	"time"
@@ -26,55 +25,38 @@ func sample(s *Selector, clock *fakeClock, id string, d time.Duration) {
 
 func TestLeastLoadedStall(t *testing.T) {
 	tests := []struct {
-		name  string
-		setup func(s *Selector, clock *fakeClock) (cleanup func())
-		want  map[string]int // of 100 picks
+		name     string
+		samples  []latency      // completed calls, in order
+		inflight map[string]int // then calls left in flight, per node
+		want     map[string]int // of 100 picks
 	}{
-		{
-			name: "stalled node with calls in flight and no sample loses to an idle one",
-			setup: func(s *Selector, clock *fakeClock) func() {
-				sample(s, clock, "b", 5*time.Millisecond)
-				return hold(s, "a", 50)
-			},
-			want: map[string]int{"b": 100},
-		},
-		{
-			name: "stalled node with a fast sample and 10 in flight loses to a slower idle one",
-			setup: func(s *Selector, clock *fakeClock) func() {
-				sample(s, clock, "a", time.Millisecond)
-				sample(s, clock, "b", 5*time.Millisecond)
-				return hold(s, "a", 10)
-			},
-			want: map[string]int{"b": 100},
-		},
-		{
-			name: "a new node with nothing in flight is probed",
-			setup: func(s *Selector, clock *fakeClock) func() {
-				sample(s, clock, "a", time.Millisecond)
-				return func() {}
-			},
-			want: map[string]int{"b": 100},
-		},
-		{
-			name: "one slow sample is a peak: the node loses at once",
-			setup: func(s *Selector, clock *fakeClock) func() {
-				sample(s, clock, "a", time.Millisecond)
-				sample(s, clock, "b", 2*time.Millisecond)
-				sample(s, clock, "a", 2*time.Second)
-				return func() {}
-			},
-			want: map[string]int{"b": 100},
-		},
+		{name: "stalled node with calls in flight and no sample loses to an idle one",
+			samples: []latency{{"b", 5 * time.Millisecond}}, inflight: map[string]int{"a": 50}, want: map[string]int{"b": 100}},
+		{name: "stalled node with a fast sample and 10 in flight loses to a slower idle one",
+			samples: []latency{{"a", time.Millisecond}, {"b", 5 * time.Millisecond}}, inflight: map[string]int{"a": 10}, want: map[string]int{"b": 100}},
+		{name: "a new node with nothing in flight is probed",
+			samples: []latency{{"a", time.Millisecond}}, want: map[string]int{"b": 100}},
+		{name: "one slow sample is a peak: the node loses at once",
+			samples: []latency{{"a", time.Millisecond}, {"b", 2 * time.Millisecond}, {"a", 2 * time.Second}}, want: map[string]int{"b": 100}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, clock := llFixture(t)
-			defer tt.setup(s, clock)()
-			if got := counts(picks(t, s, "svc", 100)); !maps.Equal(got, tt.want) {
-				t.Fatalf("picks = %v, want %v", got, tt.want)
+			for _, l := range tt.samples {
+				sample(s, clock, l.id, l.d)
 			}
+			for id, n := range tt.inflight {
+				defer hold(s, id, n)()
+			}
+			wantCounts(t, counts(picks(t, s, "svc", 100)), tt.want)
 		})
 	}
+}
+
+// latency is one completed call of d on node id.
+type latency struct {
+	id string
+	d  time.Duration
 }
 
 // hold starts n tracked calls on id and returns the function ending them.

@@ -2,42 +2,71 @@ package selector
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"go-micro.dev/v4/registry"
+	"go-micro.dev/v4/selector"
 )
 
-func TestNextDistinct(t *testing.T) {
+// TestStrategyContract holds every registered strategy, with a hash key and
+// without, to what the call relies on: within one Select, distinct nodes
+// until every usable node was tried, then around again; never an ejected
+// node while others are usable; ErrNoneAvailable for a service with no
+// usable node. TestFilters and TestZoneEveryStrategy hold them to filters
+// and zones.
+func TestStrategyContract(t *testing.T) {
+	keys := []struct {
+		name string
+		opts []selector.SelectOption
+	}{{"key", []selector.SelectOption{WithKey("k")}}, {"nokey", nil}}
 	for _, strat := range Strategies {
-		for _, n := range []int{1, 2, 3, 10} {
-			t.Run(fmt.Sprintf("%s/%d", strat, n), func(t *testing.T) {
-				s := newTest(t, newRegistry(t, "svc", nodes(n, "")...), WithStrategy(strat), withRand(seqRand(1)))
-				next, err := s.Select("svc", WithKey("k"))
-				if err != nil {
+		for _, key := range keys {
+			prefix := string(strat) + "/" + key.name
+			for _, n := range []int{1, 2, 3, 10} {
+				t.Run(fmt.Sprintf("%s/distinct/%d", prefix, n), func(t *testing.T) {
+					s := newTest(t, newRegistry(t, "svc", nodes(n, "")...), WithStrategy(strat), withRand(seqRand(1)))
+					next, err := s.Select("svc", key.opts...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					seen := counts(attempts(t, next, n))
+					if len(seen) != n {
+						t.Fatalf("%d attempts reached %d distinct nodes %v, want all %d", n, len(seen), seen, n)
+					}
+					// Then it wraps around: the next n attempts cover every node again.
+					if again := counts(attempts(t, next, n)); len(again) != n {
+						t.Fatalf("after wrapping, %d distinct nodes, want %d", len(again), n)
+					}
+				})
+			}
+			t.Run(prefix+"/skips ejected", func(t *testing.T) {
+				s := newTest(t, newRegistry(t, "svc", nodes(4, "")...), WithStrategy(strat), WithFailureThreshold(1),
+					WithClock(newFakeClock().Now), withRand(seqRand(1)))
+				pick(t, s, "svc") // load it
+				failNode(s, "n0002", 1)
+				for range 20 {
+					next, err := s.Select("svc", key.opts...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, seen := range []map[string]int{counts(attempts(t, next, 3)), counts(attempts(t, next, 3))} {
+						if len(seen) != 3 || seen["n0002"] != 0 {
+							t.Fatalf("3 attempts reached %v, want the 3 nodes other than the ejected n0002", seen)
+						}
+					}
+				}
+			})
+			t.Run(prefix+"/none available", func(t *testing.T) {
+				r := registry.NewMemoryRegistry()
+				// Its only node has no address: the service has no usable node.
+				if err := r.Register(&registry.Service{Name: "empty", Nodes: []*registry.Node{{Id: "x"}}}); err != nil {
 					t.Fatal(err)
 				}
-				seen := map[string]bool{}
-				for i := range n {
-					node, err := next()
-					if err != nil {
-						t.Fatal(err)
-					}
-					if seen[node.Id] {
-						t.Fatalf("attempt %d repeated %s before trying all %d nodes", i+1, node.Id, n)
-					}
-					seen[node.Id] = true
-				}
-				// Then it wraps around: the next n attempts cover every node again.
-				again := map[string]bool{}
-				for range n {
-					node, err := next()
-					if err != nil {
-						t.Fatal(err)
-					}
-					again[node.Id] = true
-				}
-				if len(again) != n {
-					t.Fatalf("after wrapping, %d distinct nodes, want %d", len(again), n)
+				s := newTest(t, r, WithStrategy(strat))
+				if _, err := s.Select("empty", key.opts...); err != errNoneAvailable {
+					t.Fatalf("Select error = %v, want %v", err, errNoneAvailable)
 				}
 			})
 		}
@@ -52,15 +81,7 @@ func TestNextWeightedRetryMovesOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got string
-	for range 3 {
-		n, err := next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got += n.Id
-	}
-	if got != "abc" {
+	if got := strings.Join(attempts(t, next, 3), ""); got != "abc" {
 		t.Fatalf("attempts = %s, want abc", got)
 	}
 }
@@ -71,14 +92,13 @@ func TestNextHashWalksClockwise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, _ := next()
-	second, _ := next()
+	got := attempts(t, next, 2)
 	// The second is the next distinct node clockwise from the key.
 	snap := s.lookup("svc").snap.Load()
-	j := ringSearch(snap.ring, hashKey("user-1"))
+	j := ringSearch(ringOf(snap), hashKey("user-1"))
 	var want []string
-	for k := range snap.ring {
-		id := snap.reg[snap.ring[(j+k)%len(snap.ring)].node].Id
+	for k := range ringOf(snap) {
+		id := snap.reg[ringOf(snap)[(j+k)%len(ringOf(snap))].node].Id
 		if len(want) == 0 || (id != want[0] && len(want) == 1) {
 			want = append(want, id)
 		}
@@ -86,8 +106,8 @@ func TestNextHashWalksClockwise(t *testing.T) {
 			break
 		}
 	}
-	if first.Id != want[0] || second.Id != want[1] {
-		t.Fatalf("attempts %s, %s; want %s, %s", first.Id, second.Id, want[0], want[1])
+	if !slices.Equal(got, want) {
+		t.Fatalf("attempts %v, want %v", got, want)
 	}
 }
 

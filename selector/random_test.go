@@ -1,9 +1,6 @@
 package selector
 
-import (
-	"math"
-	"testing"
-)
+import "testing"
 
 func TestRandomDistribution(t *testing.T) {
 	tests := []struct {
@@ -20,11 +17,7 @@ func TestRandomDistribution(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newTest(t, newRegistry(t, "svc", tt.nodes...), WithStrategy(Random), withRand(seqRand(42)))
 			got := counts(picks(t, s, "svc", n))
-			for id, share := range tt.want {
-				if d := math.Abs(float64(got[id])/n - share); d > 0.02 {
-					t.Fatalf("node %s: share %.3f, want %.3f ± 0.02 (%v)", id, float64(got[id])/n, share, got)
-				}
-			}
+			wantShares(t, got, tt.want, 0.02)
 			if len(got) != len(tt.want) {
 				t.Fatalf("picked %v, want only %v", got, tt.want)
 			}

@@ -7,11 +7,9 @@ import (
 
 func TestRetryBudget(t *testing.T) {
 	tests := []struct {
-		name     string
-		ratio    float64
-		min      int
-		requests int
-		want     int // retries granted of requests+10 asked, none ending
+		name                string
+		ratio               float64
+		min, requests, want int // want: retries granted of requests+10 asked, none ending
 	}{
 		{name: "default, 100 requests: 20%", ratio: 0.2, min: 3, requests: 100, want: 20},
 		{name: "default, 5 requests: the minimum 3", ratio: 0.2, min: 3, requests: 5, want: 3},

@@ -3,6 +3,7 @@ package selector
 import (
 	"errors"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,16 +22,13 @@ const (
 // service is one watched service: its current snapshot and the counters that
 // outlive snapshots.
 type service struct {
-	name  string
-	snap  atomic.Pointer[snapshot] // read by every pick
-	stale atomic.Bool              // the registry failed; serving the last snapshot
+	name     string
+	snap     atomic.Pointer[snapshot] // read by every pick
+	counters []counter                // per strategy, by registered index (see withCounter)
+	stale    atomic.Bool              // the registry failed; serving the last snapshot
 
-	// The write-hot counters sit on their own cache lines, away from snap.
+	// The write-hot counters sit on their own cache line, away from snap.
 	_        [64]byte
-	rr       atomic.Uint64 // strategy cursors
-	_        [56]byte
-	wrr      atomic.Uint64
-	_        [56]byte
 	drained  atomic.Uint64
 	inflight atomic.Int64
 	_        [48]byte
@@ -83,13 +81,17 @@ func (s *Selector) load(name string) (*service, error) {
 	s.mu.Unlock()
 
 	svc := &service{
-		name:   name,
-		states: map[string]*nodeState{},
-		warned: map[string]bool{},
-		events: newEventLog(name),
+		name:     name,
+		states:   map[string]*nodeState{},
+		warned:   map[string]bool{},
+		events:   newEventLog(name),
+		counters: make([]counter, len(registered)),
 	}
-	svc.rr.Store(uint64(cfg.randN(1 << 30)))
-	svc.wrr.Store(uint64(cfg.randN(1 << 30)))
+	for k, r := range registered {
+		if cs, ok := r.b.(counterStarter); ok {
+			svc.counters[k].Store(cs.counterStart(cfg.randN))
+		}
+	}
 	err := s.refresh(svc, reg, cfg)
 	if err == nil && len(svc.snap.Load().services) == 0 {
 		err = selector.ErrNotFound
@@ -143,7 +145,7 @@ func (s *Selector) refresh(svc *service, reg registry.Registry, cfg *config) err
 	svc.mu.Lock()
 	defer svc.mu.Unlock()
 	old := svc.snap.Load()
-	if hold := cfg.emptyHold; hold > 0 && old != nil && !old.empty() && countNodes(services) == 0 {
+	if hold := cfg.emptyHold; hold > 0 && old != nil && !old.empty() && !slices.ContainsFunc(services, hasNodes) {
 		now := cfg.now()
 		if svc.emptyAt.IsZero() {
 			svc.emptyAt = now
@@ -165,16 +167,8 @@ func (s *Selector) refresh(svc *service, reg registry.Registry, cfg *config) err
 	return nil
 }
 
-// countNodes counts the nodes of services.
-func countNodes(services []*registry.Service) int {
-	n := 0
-	for _, svc := range services {
-		if svc != nil {
-			n += len(svc.Nodes)
-		}
-	}
-	return n
-}
+// hasNodes reports whether svc lists a node.
+func hasNodes(svc *registry.Service) bool { return svc != nil && len(svc.Nodes) > 0 }
 
 // watch keeps svc's snapshot current until done closes. It watches the
 // registry for the service and rebuilds on every event (bursts coalesce into

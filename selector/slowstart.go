@@ -2,6 +2,7 @@ package selector
 
 import (
 	"math"
+	"sync/atomic"
 	"time"
 
 	"go-micro.dev/v4/selector"
@@ -84,12 +85,13 @@ func (c *call) rampDraw() int {
 }
 
 // rampTable returns the weighted table of the call's slow-start slot,
-// computing it on the slot's first pick.
-func (c *call) rampTable() *wrrTable {
+// computing it on the slot's first pick and keeping it in ramp (the ramp of
+// the snapshot's own Weighted table).
+func (c *call) rampTable(ramp *atomic.Pointer[rampWRR]) *wrrTable {
 	d := int64(c.cfg.slowStart)
 	width := max(d/slowStartSteps, 1)
 	slot := c.clock() / width
-	if r := c.snap.ramp.Load(); r != nil && r.slot == slot {
+	if r := ramp.Load(); r != nil && r.slot == slot {
 		return r.t
 	}
 	at := slot * width
@@ -101,6 +103,6 @@ func (c *call) rampTable() *wrrTable {
 		equal = equal && weights[i] == weights[0]
 	}
 	t := newWRRTable(weights, equal)
-	c.snap.ramp.Store(&rampWRR{slot: slot, t: t})
+	ramp.Store(&rampWRR{slot: slot, t: t})
 	return t
 }

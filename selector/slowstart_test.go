@@ -1,7 +1,6 @@
 package selector
 
 import (
-	"math"
 	"testing"
 	"time"
 
@@ -62,9 +61,7 @@ func TestSlowStartRandom(t *testing.T) {
 			s, clock := slowStartFixture(t, Random)
 			clock.Advance(tt.after)
 			got := counts(picks(t, s, "svc", n))
-			if share := float64(got["b"]) / n; math.Abs(share-tt.wantB) > 0.02 {
-				t.Fatalf("b's share = %.3f, want %.3f ± 0.02 (%v)", share, tt.wantB, got)
-			}
+			wantShares(t, got, map[string]float64{"b": tt.wantB}, 0.02)
 		})
 	}
 }

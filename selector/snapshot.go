@@ -48,13 +48,12 @@ type snapshot struct {
 	totalWeight  int
 	equalWeights bool
 	cum          []int // prefix sums of active weights, for weighted random picks
-	wrr          *wrrTable
-	ring         []ringEntry
 
 	lastJoin int64                    // the latest joined of the active nodes, for slow start
-	ramp     atomic.Pointer[rampWRR]  // the weighted table of the current slow-start step
 	zone     []string                 // zone[i] is the zone metadata of nodes[i]
 	zones    atomic.Pointer[zoneInfo] // the active nodes of the configured zone
+
+	state []any // per strategy, by registered index: what its build made (see snapshotBuilder)
 }
 
 // empty reports whether the snapshot has no node at all.
@@ -182,6 +181,7 @@ func buildSnapshot(services []*registry.Service, states map[string]*nodeState, w
 		weight:   make([]int, len(entries)),
 		zone:     make([]string, len(entries)),
 		byID:     make(map[string]int, len(entries)),
+		state:    make([]any, len(registered)),
 	}
 	keep := make(map[string]bool, len(entries))
 	for i, e := range entries {
@@ -215,7 +215,10 @@ func buildSnapshot(services []*registry.Service, states map[string]*nodeState, w
 			s.equalWeights = false
 		}
 	}
-	s.wrr = newWRRTable(active, s.equalWeights)
-	s.ring = buildRing(s.reg[:s.nActive], active)
+	for k, r := range registered {
+		if b, ok := r.b.(snapshotBuilder); ok {
+			s.state[k] = b.build(s)
+		}
+	}
 	return s
 }

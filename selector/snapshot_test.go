@@ -133,12 +133,12 @@ func TestTenThousandNodes(t *testing.T) {
 		})
 	}
 	snap := s.lookup("big").snap.Load()
-	if len(snap.ring) > maxRingSize+n {
-		t.Fatalf("ring of %d entries exceeds the cap", len(snap.ring))
+	if len(ringOf(snap)) > maxRingSize+n {
+		t.Fatalf("ring of %d entries exceeds the cap", len(ringOf(snap)))
 	}
 	// A period of 20,000 picks over 10,000 nodes costs 2e8 steps to
 	// precompute: over maxWRRWork, so Weighted runs nginx's loop instead.
-	if snap.wrr.seq != nil {
+	if wrrOf(snap).seq != nil {
 		t.Fatalf("weights 1..3 over %d nodes should use the fallback", n)
 	}
 }

@@ -3,28 +3,19 @@ package selector
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
-// Strategy names a node-picking algorithm.
+// Strategy names a node-picking algorithm. Each strategy's constant is in its
+// own file; Weighted is the default.
 type Strategy string
 
-// The strategies. Weighted is the default.
-const (
-	// Random picks uniformly at random, weighted by each node's weight.
-	Random Strategy = "random"
-	// RoundRobin walks the nodes in order, across calls, from a per-service counter.
-	RoundRobin Strategy = "roundrobin"
-	// Weighted is nginx's smooth weighted round-robin; with equal weights it is RoundRobin.
-	Weighted Strategy = "weighted"
-	// Hash is a consistent-hash ring over the key given by WithKey.
-	Hash Strategy = "hash"
-	// LeastLoaded is power-of-two-choices over in-flight calls and EWMA latency.
-	LeastLoaded Strategy = "leastloaded"
-)
-
-// registered is the one list of strategies, in a stable order (Strategies',
-// Stats' and the per-node pick counters'). A new strategy is one file, with
-// its Strategy constant and its balancer, and one line here.
+// registered is the one list of strategies, in a stable order: Strategies',
+// ParseStrategy's message's, Stats' and the per-node pick counters'. A
+// strategy's position here is its index k everywhere: c.strat, its
+// per-snapshot state s.state[k] and its per-service counter. A new strategy
+// is one file (its Strategy constant and its balancer) and one line here; see
+// "Adding a strategy" in the package doc.
 var registered = [...]struct {
 	name Strategy
 	b    balancer
@@ -72,14 +63,50 @@ func (s Strategy) index() int {
 	return -1
 }
 
-// balancer picks one node of a snapshot's active tier (weight > 0) for a call.
-// It returns an index into snapshot.nodes that c.usable accepts, or -1 when
-// no active node is usable. It may keep a cursor in c so that a later pick
-// for the same call continues where the previous one stopped. The call
-// decides who is usable (filters, tried, zone, ejection, panic) and what
-// happens when none is (drained nodes, wrap-around, panic); the helpers
-// counterPick, walkFrom and drawUsable in call.go give a balancer its
-// candidates in order.
+// balancer is a strategy's algorithm. pick orders the candidates among the
+// snapshot's active tier (indexes below c.snap.nActive), hands them to ok in
+// that order and returns the first one ok accepted, or -1 when it accepted
+// none. It may keep a cursor in c.pos so that a later pick of the same call
+// goes on where the previous one stopped. The balancer knows nothing of why
+// ok refuses a node: the call alone decides that (tried, filters, zone,
+// ejection, panic mode; see call.usable) and what happens when no candidate
+// is accepted (spill over from the zone, drained nodes, wrap-around, panic).
+// candidates.go has the orders the strategies share: rotate, walkFrom, draw.
 type balancer interface {
-	pick(c *call) int
+	pick(c *call, ok accept) int
 }
+
+// snapshotBuilder is a balancer with per-snapshot state (a precomputed table,
+// a ring). build runs once per snapshot rebuild, under the service's mutex,
+// after the nodes, weights and prefix sums are set; its result is s.state[k]
+// and the pick reads it as c.table(). It must not change s.
+type snapshotBuilder interface {
+	build(s *snapshot) any
+}
+
+// withCounter, embedded in a balancer, gives it a per-service counter,
+// c.counter(), that outlives snapshots and starts at a random offset when
+// the service loads (a counter of a balancer without it starts at 0).
+type withCounter struct{}
+
+// counterStart is the random start of a withCounter balancer's counter.
+func (withCounter) counterStart(randN func(int) int) uint64 { return uint64(randN(1 << 30)) }
+
+// counterStarter is implemented by balancers that embed withCounter.
+type counterStarter interface {
+	counterStart(randN func(int) int) uint64
+}
+
+// counter is one per-service strategy counter, padded so that two counters
+// of a service never share a cache line.
+type counter struct {
+	atomic.Uint64
+	_ [56]byte
+}
+
+// table returns the per-snapshot state that the call's strategy built (see
+// snapshotBuilder), or nil.
+func (c *call) table() any { return c.snap.state[c.strat] }
+
+// counter returns the per-service counter of the call's strategy.
+func (c *call) counter() *atomic.Uint64 { return &c.svc.counters[c.strat].Uint64 }

@@ -1,6 +1,13 @@
 package selector
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Weighted is nginx's smooth weighted round-robin; with equal weights it is
+// RoundRobin. It is the default strategy.
+const Weighted Strategy = "weighted"
 
 // Limits on precomputing a smooth weighted round-robin period.
 const (
@@ -19,35 +26,38 @@ const (
 // atomic counter: no lock. When the period is longer than 65,536 picks, or
 // costs more than 2^24 steps to compute, the snapshot falls back to running
 // nginx's loop itself under a mutex; that state restarts on every rebuild.
-type weightedBalancer struct{}
+type weightedBalancer struct{ withCounter }
 
-func (weightedBalancer) pick(c *call) int {
-	t := c.snap.wrr
+// build precomputes the period of the snapshot's weights, or sets up the
+// fallback: Weighted's per-snapshot state is that *wrrTable.
+func (weightedBalancer) build(s *snapshot) any {
+	return newWRRTable(s.weight[:s.nActive], s.equalWeights)
+}
+
+func (weightedBalancer) pick(c *call, ok accept) int {
+	t := c.table().(*wrrTable)
 	if c.ramping() {
-		t = c.rampTable()
+		t = c.rampTable(&t.ramp)
 	}
 	if t.seq == nil {
-		return t.pickSerial(c)
+		return t.pickSerial(c, ok)
 	}
 	p := len(t.seq)
 	if p == 0 {
 		return -1
 	}
-	node := func(j int) int { return int(t.seq[j]) }
-	if c.first() {
-		// As in roundRobinBalancer: an unusable entry takes the counter's
-		// next entry, so the other nodes keep their relative shares.
-		if i := c.counterPick(&c.svc.wrr, min(p, 2*c.snap.nActive), p, node); i >= 0 {
-			return i
-		}
-	}
-	return c.walkFrom(int(c.pos)+1, p, node)
+	// A refused entry takes the counter's next entry (see counterPick), so
+	// the other nodes keep their relative shares.
+	return c.rotate(ok, c.counter(), min(p, 2*c.snap.nActive), p, func(j int) int { return int(t.seq[j]) })
 }
 
 // wrrTable is a snapshot's smooth weighted round-robin state: one precomputed
-// period, or the mutex-guarded fallback.
+// period, or the mutex-guarded fallback. The table of a snapshot's own
+// weights also keeps, in ramp, the table of the current slow-start slot
+// while a node ramps.
 type wrrTable struct {
-	seq []int32
+	seq  []int32
+	ramp atomic.Pointer[rampWRR]
 
 	mu      sync.Mutex
 	weights []int
@@ -93,14 +103,16 @@ func newWRRTable(weights []int, equal bool) *wrrTable {
 	return &wrrTable{seq: seq}
 }
 
-// pickSerial runs one step of nginx's loop over the usable nodes under the
-// table's mutex.
-func (t *wrrTable) pickSerial(c *call) int {
+// pickSerial runs one step of nginx's loop under the table's mutex, over the
+// nodes that ok accepts: the call's judgement, passed in, is nginx's "peer is
+// not down" test, so a refused node neither gains current weight nor counts
+// in the total, as in ngx_http_upstream_get_peer.
+func (t *wrrTable) pickSerial(c *call, ok accept) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	best, total := -1, 0
 	for i, w := range t.weights {
-		if !c.usable(i) {
+		if !ok(c, i) {
 			continue
 		}
 		t.current[i] += w

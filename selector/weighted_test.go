@@ -63,7 +63,7 @@ func TestWeightedLongPeriodFallback(t *testing.T) {
 			t.Fatalf("node %s: %d picks, want %d (all: %v)", id, got[id], n, got)
 		}
 	}
-	if svc := s.lookup("svc"); svc.snap.Load().wrr.seq != nil {
+	if svc := s.lookup("svc"); wrrOf(svc.snap.Load()).seq != nil {
 		t.Fatalf("period %d should use the fallback", total)
 	}
 }

@@ -1,7 +1,6 @@
 package selector
 
 import (
-	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -46,13 +45,7 @@ func TestZone(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newTest(t, newRegistry(t, "svc", zoned(tt.local, tt.remote)...), WithStrategy(RoundRobin), WithZone(tt.zone),
 				WithFailureThreshold(1), WithEjection(time.Minute, time.Minute), WithClock(newFakeClock().Now))
-			pick(t, s, "svc")
-			for _, id := range tt.eject {
-				failNode(s, id, 1)
-			}
-			if got := counts(picks(t, s, "svc", 12)); !maps.Equal(got, tt.want) {
-				t.Fatalf("picks = %v, want %v", got, tt.want)
-			}
+			wantCounts(t, countAfterEjecting(t, s, tt.eject, 1, 12), tt.want)
 		})
 	}
 }
@@ -65,14 +58,7 @@ func TestZoneRetrySpillsOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for range 6 {
-		n, err := next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, n.Id)
-	}
+	got := attempts(t, next, 6)
 	// In pairs, each pair in any order: the locals, the remotes, the locals again.
 	for k, want := range [][]string{{"l1", "l2"}, {"r1", "r2"}, {"l1", "l2"}} {
 		pair := slices.Clone(got[2*k : 2*k+2])

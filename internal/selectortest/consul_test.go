@@ -57,7 +57,7 @@ func TestConsulWatch(t *testing.T) {
 	}
 	s := microlb.New(selector.Registry(r), microlb.WithStrategy(microlb.RoundRobin), microlb.WithResync(time.Second))
 	defer s.Close()
-	if got := counts(picks(t, s, "greeter", 6)); len(got) != 3 {
+	if got := tally(t, s, 6); len(got) != 3 {
 		t.Fatalf("picks %v, want 3 nodes", got)
 	}
 
@@ -65,61 +65,44 @@ func TestConsulWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := within(t, time.Second, "deregistered node unpicked", func() bool {
-		return counts(picks(t, s, "greeter", 4))["greeter-2"] == 0
+		return tally(t, s, 4)["greeter-2"] == 0
 	})
 	t.Logf("deregistration → last pick: %v", d)
 
 	consulRegister(t, r, consulNode(3))
 	d = within(t, time.Second, "new node picked", func() bool {
-		return counts(picks(t, s, "greeter", 6))["greeter-3"] > 0
+		return tally(t, s, 6)["greeter-3"] > 0
 	})
 	t.Logf("registration → first pick: %v", d)
 
 	agent.Stop()
-	for range 50 { // the agent is down: every pick still succeeds
-		pick(t, s, "greeter")
-	}
+	tally(t, s, 50) // the agent is down: every pick still succeeds
 	agent.Restart(t) // the agent restores its services from its data directory
-	if got := counts(picks(t, s, "greeter", 6)); len(got) != 3 {
+	if got := tally(t, s, 6); len(got) != 3 {
 		t.Fatalf("after the restart picks %v, want the 3 nodes", got)
 	}
 	consulRegister(t, r, consulNode(4))
 	d = within(t, 3*time.Second, "node registered after the restart picked", func() bool {
-		got := counts(picks(t, s, "greeter", 6))
+		got := tally(t, s, 6)
 		return got["greeter-4"] > 0 && len(got) == 4
 	})
 	t.Logf("registration after the restart → first pick: %v", d)
 }
 
-// pick runs one Select and its first Next.
-func pick(t *testing.T, s selector.Selector, service string) string {
+// tally runs n Selects of greeter and counts the nodes of their first Next.
+func tally(t *testing.T, s selector.Selector, n int) map[string]int {
 	t.Helper()
-	next, err := s.Select(service)
-	if err != nil {
-		t.Fatalf("Select(%s): %v", service, err)
+	got := map[string]int{}
+	for range n {
+		next, err := s.Select("greeter")
+		var node *registry.Node
+		if err == nil {
+			node, err = next()
+		}
+		if err != nil {
+			t.Fatalf("pick from greeter: %v", err)
+		}
+		got[node.Id]++
 	}
-	n, err := next()
-	if err != nil {
-		t.Fatalf("Next: %v", err)
-	}
-	return n.Id
-}
-
-// picks runs n Selects and returns the ids picked, in order.
-func picks(t *testing.T, s selector.Selector, service string, n int) []string {
-	t.Helper()
-	out := make([]string, n)
-	for i := range out {
-		out[i] = pick(t, s, service)
-	}
-	return out
-}
-
-// counts tallies ids.
-func counts(ids []string) map[string]int {
-	m := map[string]int{}
-	for _, id := range ids {
-		m[id]++
-	}
-	return m
+	return got
 }
