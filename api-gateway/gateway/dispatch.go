@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/catalog"
@@ -15,8 +16,8 @@ import (
 	"github.com/microlb/microlb/api-gateway/upstream"
 )
 
-// rpcMethods are the methods an RPC accepts when its route lists none.
-var rpcMethods = []string{http.MethodGet, http.MethodPost}
+// rpcAllow is the Allow header of a 405 for a method that is no RPC's.
+var rpcAllow = strings.Join(config.RPCMethods, ", ")
 
 // kindHandler serves the requests of one route kind; info is the request's
 // state, with its Route set.
@@ -97,8 +98,8 @@ func (g *Gateway) serveRPC(w http.ResponseWriter, r *http.Request, info *middlew
 		apierr.Write(w, http.StatusNotFound, err.Error())
 		return
 	}
-	if rt.Dynamic && !slices.Contains(rpcMethods, r.Method) {
-		w.Header().Set("Allow", "GET, POST")
+	if rt.Dynamic && !slices.Contains(config.RPCMethods, r.Method) {
+		w.Header().Set("Allow", rpcAllow)
 		apierr.Write(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed for RPC")
 		return
 	}

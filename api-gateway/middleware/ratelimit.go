@@ -146,11 +146,7 @@ func (l *RateLimiter) take(k bucketKey, rl *config.RateLimit) (ok bool, remainin
 		s.lru.MoveToFront(e)
 	} else {
 		s.evictLocked(now, l.idle, l.perShard)
-		burst := rl.Burst
-		if burst <= 0 {
-			burst = max(1, int(math.Ceil(rl.RPS)))
-		}
-		b = &bucket{key: k, lim: rate.NewLimiter(rate.Limit(rl.RPS), burst)}
+		b = &bucket{key: k, lim: rate.NewLimiter(rate.Limit(rl.RPS), rl.Burst)} // config.Defaulted set Burst
 		s.buckets[k] = s.lru.PushFront(b)
 	}
 	b.last = now
