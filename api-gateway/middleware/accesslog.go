@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 )
 
 // AccessLog writes one JSON line per request through log (a slog.Logger
@@ -23,7 +25,7 @@ func accessLine(log *slog.Logger, r *http.Request) {
 	if !log.Enabled(r.Context(), slog.LevelInfo) {
 		return // the level is above info: build nothing
 	}
-	info := InfoFrom(r.Context())
+	info := reqinfo.FromContext(r.Context())
 	if info == nil {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/microlb/microlb/api-gateway/metrics"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 )
 
 // Metrics records every request in m once it is done: by route, service,
@@ -23,7 +24,7 @@ func Metrics(m *metrics.Metrics) func(http.Handler) http.Handler {
 }
 
 func observe(m *metrics.Metrics, r *http.Request) {
-	info := InfoFrom(r.Context())
+	info := reqinfo.FromContext(r.Context())
 	if info == nil {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 )
 
 // Recover turns a panic in an inner layer into a 500 with the request ID in
@@ -26,7 +27,7 @@ func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			info := InfoFrom(r.Context())
+			info := reqinfo.FromContext(r.Context())
 			id := ""
 			if info != nil {
 				id = info.RequestID

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 	"github.com/microlb/microlb/api-gateway/route"
 )
 
@@ -24,7 +25,7 @@ func Route(table *route.Table) func(http.Handler) http.Handler {
 			apierr.Write(w, http.StatusNotFound, "no route for "+quotePath(r.URL.Path))
 			return
 		}
-		if info := InfoFrom(r.Context()); info != nil {
+		if info := reqinfo.FromContext(r.Context()); info != nil {
 			info.Route = rt
 			info.Service = rt.Service
 		}
@@ -38,14 +39,6 @@ func Route(table *route.Table) func(http.Handler) http.Handler {
 }
 
 func hasCORSPolicy(rt *route.Route) bool { return rt.CORS != nil && len(rt.CORS.AllowOrigins) > 0 }
-
-// RouteFrom returns the request's route; nil before the Route layer.
-func RouteFrom(r *http.Request) *route.Route {
-	if info := InfoFrom(r.Context()); info != nil {
-		return info.Route
-	}
-	return nil
-}
 
 func quotePath(p string) string {
 	const max = 128

@@ -16,7 +16,7 @@ import (
 	gselector "go-micro.dev/v4/selector"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
-	"github.com/microlb/microlb/api-gateway/middleware"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 	"github.com/microlb/microlb/api-gateway/route"
 )
 
@@ -76,7 +76,7 @@ func (h *Handler) openStream(ctx context.Context, r *http.Request, rt *route.Rou
 		return nil, selectError(t.Service, err)
 	}
 	retry := Retry(rt.Idempotent(r.Method))
-	info := middleware.InfoFrom(ctx)
+	info := reqinfo.FromContext(ctx)
 	var last error
 	for i := 0; i <= rt.Retries; i++ {
 		node, err := next()
