@@ -68,6 +68,25 @@ func (c *Config) Defaulted(r Route) Route {
 	return r
 }
 
+// Merge returns o with every unset field taken from def.
+func (o RouteOptions) Merge(def RouteOptions) RouteOptions {
+	return RouteOptions{
+		Strategy:           cmp.Or(o.Strategy, def.Strategy),
+		HashKey:            cmp.Or(o.HashKey, def.HashKey),
+		Timeout:            cmp.Or(o.Timeout, def.Timeout),
+		StreamTimeout:      cmp.Or(o.StreamTimeout, def.StreamTimeout),
+		PerTryTimeout:      cmp.Or(o.PerTryTimeout, def.PerTryTimeout),
+		Retries:            cmp.Or(o.Retries, def.Retries),
+		RetryNonIdempotent: cmp.Or(o.RetryNonIdempotent, def.RetryNonIdempotent),
+		Hedge:              cmp.Or(o.Hedge, def.Hedge),
+		RetryBudget:        cmp.Or(o.RetryBudget, def.RetryBudget),
+		MaxBodyBytes:       cmp.Or(o.MaxBodyBytes, def.MaxBodyBytes),
+		MaxResponseBytes:   cmp.Or(o.MaxResponseBytes, def.MaxResponseBytes),
+		Auth:               cmp.Or(o.Auth, def.Auth),
+		RateLimit:          cmp.Or(o.RateLimit, def.RateLimit),
+	}
+}
+
 // defaulted fills in the options that are unset after Merge (see Defaulted).
 func (o RouteOptions) defaulted() RouteOptions {
 	if o.Strategy == "" {

@@ -49,10 +49,12 @@ func TestDefaulted(t *testing.T) {
 		{"retries from defaults", RouteOptions{Retries: ptr(2)}, Route{}, func(r *Route) any { return *r.Retries }, 2},
 		{"retries set to 0", RouteOptions{Retries: ptr(2)}, Route{RouteOptions: RouteOptions{Retries: ptr(0)}}, func(r *Route) any { return *r.Retries }, 0},
 		{"retry_non_idempotent unset", RouteOptions{}, Route{}, func(r *Route) any { return *r.RetryNonIdempotent }, false},
+		{"retry_non_idempotent from defaults", RouteOptions{RetryNonIdempotent: ptr(true)}, Route{}, func(r *Route) any { return *r.RetryNonIdempotent }, true},
 		{"retry_non_idempotent set", RouteOptions{}, Route{RouteOptions: RouteOptions{RetryNonIdempotent: ptr(true)}}, func(r *Route) any { return *r.RetryNonIdempotent }, true},
 		{"max_body_bytes unset", RouteOptions{}, Route{}, func(r *Route) any { return r.MaxBodyBytes }, int64(0)},
 		{"max_body_bytes from defaults", RouteOptions{MaxBodyBytes: 7}, Route{}, func(r *Route) any { return r.MaxBodyBytes }, int64(7)},
 		{"max_response_bytes unset", RouteOptions{}, Route{}, func(r *Route) any { return r.MaxResponseBytes }, int64(DefaultMaxResponseBytes)},
+		{"max_response_bytes from defaults", RouteOptions{MaxResponseBytes: 5}, Route{}, func(r *Route) any { return r.MaxResponseBytes }, int64(5)},
 		{"max_response_bytes set", RouteOptions{}, Route{RouteOptions: RouteOptions{MaxResponseBytes: 9}}, func(r *Route) any { return r.MaxResponseBytes }, int64(9)},
 		{"auth unset", RouteOptions{}, Route{}, func(r *Route) any { return *r.Auth }, RouteAuth{Mode: AuthNone}},
 		{"auth without mode", RouteOptions{}, Route{RouteOptions: RouteOptions{Auth: &RouteAuth{}}}, func(r *Route) any { return *r.Auth }, RouteAuth{Mode: AuthNone}},
@@ -81,6 +83,29 @@ func TestDefaulted(t *testing.T) {
 				t.Fatalf("Defaulted changed its input: %s, was %s", after, before)
 			}
 		})
+	}
+}
+
+// TestMergeEveryField checks that Merge takes every field from the
+// defaults when the route sets none, and keeps every field the route sets.
+func TestMergeEveryField(t *testing.T) {
+	full := RouteOptions{
+		Strategy: "hash", HashKey: "path", Timeout: 1, StreamTimeout: 2, PerTryTimeout: 3,
+		Retries: ptr(4), RetryNonIdempotent: ptr(true), Hedge: &Hedge{Delay: "p99"},
+		RetryBudget: &RetryBudget{Min: ptr(5)}, MaxBodyBytes: 6, MaxResponseBytes: 7,
+		Auth: &RouteAuth{Mode: AuthJWT}, RateLimit: &RateLimit{RPS: 8},
+	}
+	v := reflect.ValueOf(full)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Fatalf("field %s is unset in the test's options", v.Type().Field(i).Name)
+		}
+	}
+	if got := (RouteOptions{}).Merge(full); !reflect.DeepEqual(got, full) {
+		t.Fatalf("from defaults: got %+v, want %+v", got, full)
+	}
+	if got := full.Merge(RouteOptions{Strategy: "random", Timeout: 9, Retries: ptr(0)}); !reflect.DeepEqual(got, full) {
+		t.Fatalf("own values: got %+v, want %+v", got, full)
 	}
 }
 

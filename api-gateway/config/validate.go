@@ -10,50 +10,6 @@ import (
 	"github.com/microlb/microlb/selector"
 )
 
-// Merge returns o with every unset field taken from def.
-func (o RouteOptions) Merge(def RouteOptions) RouteOptions {
-	if o.Strategy == "" {
-		o.Strategy = def.Strategy
-	}
-	if o.HashKey == "" {
-		o.HashKey = def.HashKey
-	}
-	if o.Timeout == 0 {
-		o.Timeout = def.Timeout
-	}
-	if o.StreamTimeout == 0 {
-		o.StreamTimeout = def.StreamTimeout
-	}
-	if o.PerTryTimeout == 0 {
-		o.PerTryTimeout = def.PerTryTimeout
-	}
-	if o.Hedge == nil {
-		o.Hedge = def.Hedge
-	}
-	if o.RetryBudget == nil {
-		o.RetryBudget = def.RetryBudget
-	}
-	if o.Retries == nil {
-		o.Retries = def.Retries
-	}
-	if o.RetryNonIdempotent == nil {
-		o.RetryNonIdempotent = def.RetryNonIdempotent
-	}
-	if o.MaxBodyBytes == 0 {
-		o.MaxBodyBytes = def.MaxBodyBytes
-	}
-	if o.MaxResponseBytes == 0 {
-		o.MaxResponseBytes = def.MaxResponseBytes
-	}
-	if o.Auth == nil {
-		o.Auth = def.Auth
-	}
-	if o.RateLimit == nil {
-		o.RateLimit = def.RateLimit
-	}
-	return o
-}
-
 // Validate checks the whole configuration and reports every problem at once.
 // It changes nothing: the defaults are Defaulted's.
 func (c *Config) Validate() error {

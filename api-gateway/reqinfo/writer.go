@@ -22,12 +22,17 @@ type Writer struct {
 	deadline     atomic.Int64 // the write deadline last set (unix ns; an upper bound of net/http's)
 
 	mu       sync.Mutex
-	status   int
-	bytes    int64
-	started  bool
+	sent     progress
 	claimed  bool // the timeout layer owns the response
 	settled  bool // the handler returned: the response can no longer be claimed
 	hijacked bool
+}
+
+// progress is how far a response got.
+type progress struct {
+	status  int
+	bytes   int64
+	started bool
 }
 
 // ErrClaimed is returned by Write after the timeout layer took over.
@@ -59,14 +64,14 @@ func (w *Writer) Header() http.Header { return w.rw.Header() }
 func (w *Writer) WriteHeader(code int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.claimed || w.started {
+	if w.claimed || w.sent.started {
 		return
 	}
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
 		w.rw.WriteHeader(code)
 		return
 	}
-	w.status, w.started = code, true
+	w.sent.status, w.sent.started = code, true
 	w.ExtendDeadline()
 	w.rw.WriteHeader(code)
 }
@@ -78,13 +83,13 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.mu.Unlock()
 		return 0, ErrClaimed
 	}
-	if !w.started {
-		w.status, w.started = http.StatusOK, true
+	if !w.sent.started {
+		w.sent.status, w.sent.started = http.StatusOK, true
 	}
 	w.mu.Unlock()
 	n, err := w.rw.Write(p)
 	w.mu.Lock()
-	w.bytes += int64(n)
+	w.sent.bytes += int64(n)
 	w.mu.Unlock()
 	return n, err
 }
@@ -96,8 +101,8 @@ func (w *Writer) Flush() { _ = w.FlushError() }
 func (w *Writer) FlushError() error {
 	w.mu.Lock()
 	claimed := w.claimed
-	if !claimed && !w.started {
-		w.status, w.started = http.StatusOK, true
+	if !claimed && !w.sent.started {
+		w.sent.status, w.sent.started = http.StatusOK, true
 	}
 	w.mu.Unlock()
 	if claimed {
@@ -147,7 +152,7 @@ func (w *Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := w.controller().Hijack()
 	if err == nil {
 		w.mu.Lock()
-		w.status, w.started, w.hijacked = http.StatusSwitchingProtocols, true, true
+		w.sent.status, w.sent.started, w.hijacked = http.StatusSwitchingProtocols, true, true
 		w.mu.Unlock()
 	}
 	return conn, brw, err
@@ -157,24 +162,19 @@ func (w *Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (w *Writer) Unwrap() http.ResponseWriter { return w.rw }
 
 // Status returns the status sent, or 0 before the response started.
-func (w *Writer) Status() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.status
-}
+func (w *Writer) Status() int { return w.progress().status }
 
 // Bytes returns the number of body bytes written.
-func (w *Writer) Bytes() int64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.bytes
-}
+func (w *Writer) Bytes() int64 { return w.progress().bytes }
 
 // Started reports whether the status line was sent.
-func (w *Writer) Started() bool {
+func (w *Writer) Started() bool { return w.progress().started }
+
+// progress is how far the response got, read under the lock.
+func (w *Writer) progress() progress {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.started
+	return w.sent
 }
 
 // Claim hands the response to the timeout layer if it has not started and
@@ -183,7 +183,7 @@ func (w *Writer) Started() bool {
 func (w *Writer) Claim() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.started || w.claimed || w.settled {
+	if w.sent.started || w.claimed || w.settled {
 		return false
 	}
 	w.claimed = true
@@ -207,7 +207,7 @@ func (w *Writer) WriteClaimed(send func(http.ResponseWriter)) {
 	defer w.mu.Unlock()
 	rec := &recorder{ResponseWriter: w.rw}
 	send(rec)
-	w.status, w.started, w.bytes = rec.status, true, rec.bytes
+	w.sent.status, w.sent.started, w.sent.bytes = rec.status, true, rec.bytes
 }
 
 // SetStatus records a status that was not sent (the timeout layer's 499
@@ -215,8 +215,8 @@ func (w *Writer) WriteClaimed(send func(http.ResponseWriter)) {
 func (w *Writer) SetStatus(code int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.started {
-		w.status = code
+	if !w.sent.started {
+		w.sent.status = code
 	}
 }
 
