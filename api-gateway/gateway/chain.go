@@ -53,9 +53,9 @@ func (g *Gateway) Layers() []Layer {
 		{"metrics", middleware.Metrics(g.metrics)},
 		{"recover", middleware.Recover(g.log)},
 		{"route", middleware.Route(g.table)},
-		{"cors", g.ifAnyRoute(hasCORS, middleware.CORS())},
+		{"cors", g.ifAnyRoute((*route.Route).HasCORS, middleware.CORS())},
 		{"body_limit", middleware.BodyLimit()},
-		{"auth", g.ifAnyRoute(hasAuth, middleware.Auth(g.auth))},
+		{"auth", g.ifAnyRoute((*route.Route).HasAuth, middleware.Auth(g.auth))},
 		{"rate_limit", g.ifAnyRoute(hasRateLimit, middleware.RateLimit(g.limiter))},
 		{"timeout", middleware.Timeout()},
 	}
@@ -72,8 +72,4 @@ func (g *Gateway) ifAnyRoute(uses func(*route.Route) bool, wrap func(http.Handle
 	return func(h http.Handler) http.Handler { return h }
 }
 
-func hasCORS(rt *route.Route) bool { return rt.CORS != nil && len(rt.CORS.AllowOrigins) > 0 }
-
 func hasRateLimit(rt *route.Route) bool { return rt.RateLimit != nil && rt.RateLimit.RPS > 0 }
-
-func hasAuth(rt *route.Route) bool { return rt.HasAuth() }

@@ -35,7 +35,7 @@ func CORS() func(http.Handler) http.Handler {
 	return layer(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		rt := reqinfo.RouteOf(r)
 		origin := r.Header.Get("Origin")
-		if rt == nil || rt.CORS == nil || len(rt.CORS.AllowOrigins) == 0 || origin == "" {
+		if rt == nil || !rt.HasCORS() || origin == "" {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -13,8 +13,8 @@ import (
 // Writer wraps the server's ResponseWriter once per request. It records the
 // status and byte count, pushes the write deadline forward on every flush so
 // that streams outlive the server's WriteTimeout as long as they make
-// progress, and, once the timeout layer has claimed the response (Claim), drops the
-// handler's late writes so that the 504 is the only answer.
+// progress, and, once the timeout layer has claimed the response (Claim),
+// drops the handler's late writes so that the 504 is the only answer.
 type Writer struct {
 	rw           http.ResponseWriter
 	rc           http.ResponseController
@@ -33,6 +33,13 @@ type progress struct {
 	status  int
 	bytes   int64
 	started bool
+}
+
+// progress returns how far the response got, read under the lock.
+func (w *Writer) progress() progress {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.sent
 }
 
 // ErrClaimed is returned by Write after the timeout layer took over.
@@ -169,13 +176,6 @@ func (w *Writer) Bytes() int64 { return w.progress().bytes }
 
 // Started reports whether the status line was sent.
 func (w *Writer) Started() bool { return w.progress().started }
-
-// progress is how far the response got, read under the lock.
-func (w *Writer) progress() progress {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.sent
-}
 
 // Claim hands the response to the timeout layer if it has not started and
 // the handler has not returned; it reports whether it did. From then on the

@@ -79,6 +79,10 @@ func (r *Route) AuthPolicies() []config.RouteAuth {
 	return append(out, r.Guards...)
 }
 
+// HasCORS reports whether the route has a cross-origin policy: one that
+// allows some origin.
+func (r *Route) HasCORS() bool { return r.CORS != nil && len(r.CORS.AllowOrigins) > 0 }
+
 // Allows reports whether the route accepts the HTTP method.
 func (r *Route) Allows(method string) bool {
 	return r.methods == nil || slices.Contains(r.methods, method)
