@@ -22,13 +22,15 @@ type Writer struct {
 	deadline     atomic.Int64 // the write deadline last set (unix ns; an upper bound of net/http's)
 
 	mu       sync.Mutex
-	sent     progress
+	status   int
+	bytes    int64
+	started  bool
 	claimed  bool // the timeout layer owns the response
 	settled  bool // the handler returned: the response can no longer be claimed
 	hijacked bool
 }
 
-// progress is how far a response got.
+// progress is how far a response got: a copy of the Writer's fields.
 type progress struct {
 	status  int
 	bytes   int64
@@ -39,7 +41,7 @@ type progress struct {
 func (w *Writer) progress() progress {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.sent
+	return progress{w.status, w.bytes, w.started}
 }
 
 // ErrClaimed is returned by Write after the timeout layer took over.
@@ -71,14 +73,14 @@ func (w *Writer) Header() http.Header { return w.rw.Header() }
 func (w *Writer) WriteHeader(code int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.claimed || w.sent.started {
+	if w.claimed || w.started {
 		return
 	}
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
 		w.rw.WriteHeader(code)
 		return
 	}
-	w.sent.status, w.sent.started = code, true
+	w.status, w.started = code, true
 	w.ExtendDeadline()
 	w.rw.WriteHeader(code)
 }
@@ -90,13 +92,13 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.mu.Unlock()
 		return 0, ErrClaimed
 	}
-	if !w.sent.started {
-		w.sent.status, w.sent.started = http.StatusOK, true
+	if !w.started {
+		w.status, w.started = http.StatusOK, true
 	}
 	w.mu.Unlock()
 	n, err := w.rw.Write(p)
 	w.mu.Lock()
-	w.sent.bytes += int64(n)
+	w.bytes += int64(n)
 	w.mu.Unlock()
 	return n, err
 }
@@ -108,8 +110,8 @@ func (w *Writer) Flush() { _ = w.FlushError() }
 func (w *Writer) FlushError() error {
 	w.mu.Lock()
 	claimed := w.claimed
-	if !claimed && !w.sent.started {
-		w.sent.status, w.sent.started = http.StatusOK, true
+	if !claimed && !w.started {
+		w.status, w.started = http.StatusOK, true
 	}
 	w.mu.Unlock()
 	if claimed {
@@ -159,7 +161,7 @@ func (w *Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := w.controller().Hijack()
 	if err == nil {
 		w.mu.Lock()
-		w.sent.status, w.sent.started, w.hijacked = http.StatusSwitchingProtocols, true, true
+		w.status, w.started, w.hijacked = http.StatusSwitchingProtocols, true, true
 		w.mu.Unlock()
 	}
 	return conn, brw, err
@@ -183,7 +185,7 @@ func (w *Writer) Started() bool { return w.progress().started }
 func (w *Writer) Claim() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.sent.started || w.claimed || w.settled {
+	if w.started || w.claimed || w.settled {
 		return false
 	}
 	w.claimed = true
@@ -207,7 +209,7 @@ func (w *Writer) WriteClaimed(send func(http.ResponseWriter)) {
 	defer w.mu.Unlock()
 	rec := &recorder{ResponseWriter: w.rw}
 	send(rec)
-	w.sent.status, w.sent.started, w.sent.bytes = rec.status, true, rec.bytes
+	w.status, w.started, w.bytes = rec.status, true, rec.bytes
 }
 
 // SetStatus records a status that was not sent (the timeout layer's 499
@@ -215,8 +217,8 @@ func (w *Writer) WriteClaimed(send func(http.ResponseWriter)) {
 func (w *Writer) SetStatus(code int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.sent.started {
-		w.sent.status = code
+	if !w.started {
+		w.status = code
 	}
 }
 
