@@ -8,6 +8,7 @@ package catalog
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -139,7 +140,7 @@ func (c *Catalog) fetch(name string, e *entry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case errors.Is(err, registry.ErrNotFound) || err == nil && countNodes(services) == 0:
+	case errors.Is(err, registry.ErrNotFound) || err == nil && !hasNodes(services):
 		// A known service that lists no node now (all gone, or a registry
 		// that restarted empty) keeps its description: the selector, which
 		// may hold its last nodes, decides between serving and a 503.
@@ -204,14 +205,9 @@ func (c *Catalog) Forget(name string) {
 	}
 }
 
-func countNodes(services []*registry.Service) int {
-	n := 0
-	for _, s := range services {
-		if s != nil {
-			n += len(s.Nodes)
-		}
-	}
-	return n
+// hasNodes reports whether any of services lists a node.
+func hasNodes(services []*registry.Service) bool {
+	return slices.ContainsFunc(services, func(s *registry.Service) bool { return s != nil && len(s.Nodes) > 0 })
 }
 
 // build merges the endpoint lists of every version of the service.

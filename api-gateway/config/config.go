@@ -27,24 +27,10 @@ const (
 	LimitByPrincipal = "principal" // one bucket per authenticated principal; per IP when there is none
 )
 
-// Defaults.
+// Defaults that other packages read too; the rest are written out in Default.
 const (
-	DefaultAddress         = ":8080"
-	DefaultAdminAddress    = "127.0.0.1:8081"
-	DefaultRegistry        = "consul"
-	DefaultTimeout         = 10 * time.Second
-	DefaultStreamTimeout   = 5 * time.Minute
-	DefaultMaxBodyBytes    = 1 << 20
 	DefaultAPIKeyHeader    = "X-API-Key"
-	DefaultReadHeaderTO    = 5 * time.Second
-	DefaultReadTO          = 30 * time.Second
-	DefaultWriteTO         = 30 * time.Second
-	DefaultIdleTO          = 90 * time.Second
-	DefaultShutdownTO      = 20 * time.Second
-	DefaultMaxHeaderBytes  = 64 << 10
-	DefaultCatalogTTL      = 10 * time.Second
-	DefaultRetries         = 1
-	DefaultRateLimitBucket = 10 * time.Minute
+	DefaultRateLimitBucket = 10 * time.Minute // how long an idle rate-limit bucket is kept
 	// DefaultMaxResponseBytes caps a response the gateway holds in memory
 	// (a unary RPC answer, a buffered proxy answer): 8 MiB.
 	DefaultMaxResponseBytes = 8 << 20
@@ -260,30 +246,32 @@ type Metadata struct {
 	Headers []string `yaml:"headers"`
 }
 
-// Default returns the configuration used when no file is given.
+// Default returns the configuration used when no file is given, which the
+// YAML, the environment and the flags then override. (The defaults of a
+// route's unset options are Defaulted's.)
 func Default() *Config {
 	return &Config{
-		Address:      DefaultAddress,
-		AdminAddress: DefaultAdminAddress,
-		Registry:     DefaultRegistry,
-		CatalogTTL:   DefaultCatalogTTL,
+		Address:      ":8080",
+		AdminAddress: "127.0.0.1:8081",
+		Registry:     "consul",
+		CatalogTTL:   10 * time.Second,
 		LogLevel:     "info",
 		Defaults: RouteOptions{
 			Strategy:         "weighted",
-			Timeout:          DefaultTimeout,
-			StreamTimeout:    DefaultStreamTimeout,
-			Retries:          ptr(DefaultRetries),
-			MaxBodyBytes:     DefaultMaxBodyBytes,
+			Timeout:          10 * time.Second,
+			StreamTimeout:    5 * time.Minute,
+			Retries:          ptr(1),
+			MaxBodyBytes:     1 << 20,
 			MaxResponseBytes: DefaultMaxResponseBytes,
 			Auth:             &RouteAuth{Mode: AuthNone},
 		},
 		Server: Server{
-			ReadHeaderTimeout: DefaultReadHeaderTO,
-			ReadTimeout:       DefaultReadTO,
-			WriteTimeout:      DefaultWriteTO,
-			IdleTimeout:       DefaultIdleTO,
-			MaxHeaderBytes:    DefaultMaxHeaderBytes,
-			ShutdownTimeout:   DefaultShutdownTO,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       90 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ShutdownTimeout:   20 * time.Second,
 		},
 		Auth: Auth{APIKeyHeader: DefaultAPIKeyHeader},
 		Metadata: Metadata{Headers: []string{

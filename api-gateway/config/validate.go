@@ -10,51 +10,8 @@ import (
 	"github.com/microlb/microlb/selector"
 )
 
-// Merge returns o with every unset field taken from def.
-func (o RouteOptions) Merge(def RouteOptions) RouteOptions {
-	if o.Strategy == "" {
-		o.Strategy = def.Strategy
-	}
-	if o.HashKey == "" {
-		o.HashKey = def.HashKey
-	}
-	if o.Timeout == 0 {
-		o.Timeout = def.Timeout
-	}
-	if o.StreamTimeout == 0 {
-		o.StreamTimeout = def.StreamTimeout
-	}
-	if o.PerTryTimeout == 0 {
-		o.PerTryTimeout = def.PerTryTimeout
-	}
-	if o.Hedge == nil {
-		o.Hedge = def.Hedge
-	}
-	if o.RetryBudget == nil {
-		o.RetryBudget = def.RetryBudget
-	}
-	if o.Retries == nil {
-		o.Retries = def.Retries
-	}
-	if o.RetryNonIdempotent == nil {
-		o.RetryNonIdempotent = def.RetryNonIdempotent
-	}
-	if o.MaxBodyBytes == 0 {
-		o.MaxBodyBytes = def.MaxBodyBytes
-	}
-	if o.MaxResponseBytes == 0 {
-		o.MaxResponseBytes = def.MaxResponseBytes
-	}
-	if o.Auth == nil {
-		o.Auth = def.Auth
-	}
-	if o.RateLimit == nil {
-		o.RateLimit = def.RateLimit
-	}
-	return o
-}
-
 // Validate checks the whole configuration and reports every problem at once.
+// It changes nothing: the defaults are Defaulted's.
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -100,25 +57,19 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.CORS.validate("cors")...)
 	names, paths := map[string]bool{}, map[string]bool{}
 	usesJWT := usesMode(c.Defaults.Auth, AuthJWT)
-	for i := range c.Routes {
-		r := &c.Routes[i]
+	for i, r := range c.Routes {
+		d := c.Defaulted(r)
 		where := fmt.Sprintf("routes[%d]", i)
-		if r.Kind == "" {
-			r.Kind = KindRPC
+		if d.Name != "" {
+			where = fmt.Sprintf("route %q", d.Name)
 		}
-		if r.Name == "" {
-			r.Name = r.Path
-		}
-		if r.Name != "" {
-			where = fmt.Sprintf("route %q", r.Name)
-		}
-		errs = append(errs, r.validate(where)...)
-		errs = append(errs, checkLimitKey(where, r.RouteOptions.Merge(c.Defaults))...)
-		if names[r.Name] {
+		errs = append(errs, r.validate(where, d)...)
+		errs = append(errs, checkLimitKey(where, d.RouteOptions)...)
+		if names[d.Name] {
 			add("%s: duplicate name", where)
 		}
-		names[r.Name] = true
-		if lp := strings.ToLower(r.Path); paths[lp] {
+		names[d.Name] = true
+		if lp := strings.ToLower(d.Path); paths[lp] {
 			add("%s: duplicate path %q (paths match without regard to case)", where, r.Path)
 		} else {
 			paths[lp] = true
@@ -199,7 +150,8 @@ func checkMetadataHeader(h, apiKeyHeader string) error {
 	return nil
 }
 
-func (r *Route) validate(where string) []error {
+// validate checks the route as written, r, and as Defaulted made it, d.
+func (r *Route) validate(where string, d Route) []error {
 	var errs []error
 	add := func(format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{where}, a...)...))
@@ -207,10 +159,7 @@ func (r *Route) validate(where string) []error {
 	if !strings.HasPrefix(r.Path, "/") || strings.Contains(r.Path, "//") || strings.Contains(r.Path, "/../") || strings.HasSuffix(r.Path, "/..") {
 		add("path %q must be a clean absolute path", r.Path)
 	}
-	if r.Path != "/" {
-		r.Path = strings.TrimSuffix(r.Path, "/")
-	}
-	switch r.Kind {
+	switch d.Kind {
 	case KindRPC:
 		if r.StripPrefix || r.Rewrite != "" {
 			add("strip_prefix and rewrite apply to proxy routes only")
@@ -239,12 +188,10 @@ func (r *Route) validate(where string) []error {
 	default:
 		add("kind %q: want rpc or proxy", r.Kind)
 	}
-	for i, m := range r.Methods {
-		m = strings.ToUpper(strings.TrimSpace(m))
+	for _, m := range d.Methods {
 		if !validMethod(m) {
 			add("method %q is not an HTTP method token", m)
 		}
-		r.Methods[i] = m
 	}
 	if r.CORS != nil {
 		errs = append(errs, r.CORS.validate(where+".cors")...)
@@ -264,17 +211,15 @@ func validMethod(m string) bool {
 	return true
 }
 
-func (o *RouteOptions) validate(where string) []error {
+func (o RouteOptions) validate(where string) []error {
 	var errs []error
 	add := func(format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{where}, a...)...))
 	}
 	if o.Strategy != "" {
-		s, err := selector.ParseStrategy(o.Strategy)
-		if err != nil {
+		if _, err := selector.ParseStrategy(o.Strategy); err != nil {
 			add("%v", err)
 		}
-		o.Strategy = string(s)
 	}
 	if o.HashKey != "" {
 		if _, _, err := ParseHashKey(o.HashKey); err != nil {
@@ -299,13 +244,11 @@ func (o *RouteOptions) validate(where string) []error {
 	}
 	if o.Auth != nil {
 		switch o.Auth.Mode {
-		case "":
-			o.Auth.Mode = AuthNone
-		case AuthNone, AuthAPIKey, AuthJWT, AuthAny:
+		case "", AuthNone, AuthAPIKey, AuthJWT, AuthAny:
 		default:
 			add("auth.mode %q: want none, api_key, jwt or any", o.Auth.Mode)
 		}
-		if o.Auth.Mode == AuthNone && len(o.Auth.Scopes) > 0 {
+		if (o.Auth.Mode == "" || o.Auth.Mode == AuthNone) && len(o.Auth.Scopes) > 0 {
 			add("auth.scopes need an auth mode")
 		}
 	}
@@ -314,9 +257,7 @@ func (o *RouteOptions) validate(where string) []error {
 			add("rate_limit: rps and burst must not be negative")
 		}
 		switch rl.By {
-		case "":
-			rl.By = LimitByIP
-		case LimitByIP, LimitByAPIKey, LimitByPrincipal:
+		case "", LimitByIP, LimitByAPIKey, LimitByPrincipal:
 		default:
 			add("rate_limit.by %q: want ip, api_key or principal", rl.By)
 		}

@@ -15,9 +15,18 @@ type Layer struct {
 	Wrap func(http.Handler) http.Handler
 }
 
-// Order names the gateway's layers, outermost first. It is the one place
-// the order is defined; Layers builds them in this order and Chain composes
-// them so that the first wraps all the others:
+// Chain wraps h in layers, the first outermost (as go-kit's endpoint.Chain
+// does): Chain(h, a, b) serves a(b(h)).
+func Chain(h http.Handler, layers ...Layer) http.Handler {
+	for i := len(layers) - 1; i >= 0; i-- {
+		h = layers[i].Wrap(h)
+	}
+	return h
+}
+
+// Layers returns the gateway's layers, outermost first. Its list is the one
+// place the layers and their order are defined (a name and its layer on one
+// line); Chain composes them so that the first wraps all the others:
 //
 //	request_id  accept or generate X-Request-Id, echo it; create the shared Info
 //	tracing     the request's server span, when tracing is configured (joins a
@@ -36,40 +45,20 @@ type Layer struct {
 //	            header the client can vary
 //	timeout     the route's deadlines; 504 when the upstream does not answer in time
 //	(dispatch)  RPC or reverse proxy
-var Order = []string{
-	"request_id", "tracing", "access_log", "metrics", "recover", "route",
-	"cors", "body_limit", "auth", "rate_limit", "timeout",
-}
-
-// Chain wraps h in layers, the first outermost (as go-kit's endpoint.Chain
-// does): Chain(h, a, b) serves a(b(h)).
-func Chain(h http.Handler, layers ...Layer) http.Handler {
-	for i := len(layers) - 1; i >= 0; i-- {
-		h = layers[i].Wrap(h)
-	}
-	return h
-}
-
-// Layers returns the gateway's layers in Order.
 func (g *Gateway) Layers() []Layer {
-	byName := map[string]func(http.Handler) http.Handler{
-		"request_id": middleware.RequestID(g.trusted, g.cfg.Server.WriteTimeout),
-		"tracing":    tracing.Layer(),
-		"access_log": middleware.AccessLog(g.accessLog),
-		"metrics":    middleware.Metrics(g.metrics),
-		"recover":    middleware.Recover(g.log),
-		"route":      middleware.Route(g.table),
-		"cors":       g.ifAnyRoute(hasCORS, middleware.CORS()),
-		"body_limit": middleware.BodyLimit(),
-		"rate_limit": g.ifAnyRoute(hasRateLimit, middleware.RateLimit(g.limiter)),
-		"auth":       g.ifAnyRoute(hasAuth, middleware.Auth(g.auth)),
-		"timeout":    middleware.Timeout(),
+	return []Layer{
+		{"request_id", middleware.RequestID(g.trusted, g.cfg.Server.WriteTimeout)},
+		{"tracing", tracing.Layer()},
+		{"access_log", middleware.AccessLog(g.accessLog)},
+		{"metrics", middleware.Metrics(g.metrics)},
+		{"recover", middleware.Recover(g.log)},
+		{"route", middleware.Route(g.table)},
+		{"cors", g.ifAnyRoute((*route.Route).HasCORS, middleware.CORS())},
+		{"body_limit", middleware.BodyLimit()},
+		{"auth", g.ifAnyRoute((*route.Route).HasAuth, middleware.Auth(g.auth))},
+		{"rate_limit", g.ifAnyRoute(hasRateLimit, middleware.RateLimit(g.limiter))},
+		{"timeout", middleware.Timeout()},
 	}
-	layers := make([]Layer, len(Order))
-	for i, name := range Order {
-		layers[i] = Layer{Name: name, Wrap: byName[name]}
-	}
-	return layers
 }
 
 // ifAnyRoute returns wrap when some route has what uses says it uses, and
@@ -83,8 +72,4 @@ func (g *Gateway) ifAnyRoute(uses func(*route.Route) bool, wrap func(http.Handle
 	return func(h http.Handler) http.Handler { return h }
 }
 
-func hasCORS(rt *route.Route) bool { return rt.CORS != nil && len(rt.CORS.AllowOrigins) > 0 }
-
 func hasRateLimit(rt *route.Route) bool { return rt.RateLimit != nil && rt.RateLimit.RPS > 0 }
-
-func hasAuth(rt *route.Route) bool { return rt.HasAuth() }

@@ -5,22 +5,23 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/catalog"
 	"github.com/microlb/microlb/api-gateway/config"
-	"github.com/microlb/microlb/api-gateway/middleware"
 	"github.com/microlb/microlb/api-gateway/proxy"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 	"github.com/microlb/microlb/api-gateway/route"
 	"github.com/microlb/microlb/api-gateway/upstream"
 )
 
-// rpcMethods are the methods an RPC accepts when its route lists none.
-var rpcMethods = []string{http.MethodGet, http.MethodPost}
+// rpcAllow is the Allow header of a 405 for a method that is no RPC's.
+var rpcAllow = strings.Join(config.RPCMethods, ", ")
 
 // kindHandler serves the requests of one route kind; info is the request's
 // state, with its Route set.
-type kindHandler func(g *Gateway, w http.ResponseWriter, r *http.Request, info *middleware.Info)
+type kindHandler func(g *Gateway, w http.ResponseWriter, r *http.Request, info *reqinfo.Info)
 
 // kinds maps each route kind to its handler. Adding a kind is one entry
 // here, besides its validation in package config.
@@ -33,7 +34,7 @@ var kinds = map[string]kindHandler{
 // its route's kind. A kind without one (config validation lets none through)
 // is refused with a 500, never served as another kind.
 func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
-	info := middleware.InfoFrom(r.Context())
+	info := reqinfo.FromContext(r.Context())
 	serve, ok := kinds[info.Route.Kind]
 	if !ok {
 		apierr.Write(w, http.StatusInternalServerError, "route "+info.Route.Name+" has no handler for kind "+strconv.Quote(info.Route.Kind))
@@ -43,7 +44,7 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveProxy serves a proxy route: the reverse proxy to the route's service.
-func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, info *middleware.Info) {
+func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, info *reqinfo.Info) {
 	rt := info.Route
 	path, raw := proxy.UpstreamPath(rt, r.URL)
 	g.proxy.Serve(w, r, rt, rt.Service, path, raw, true)
@@ -57,7 +58,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, info *middl
 // answered 404 like a name the registry does not know. When the registry
 // cannot be asked and the catalog never saw the service, the gateway
 // cannot tell what it is and answers 503 rather than guess.
-func (g *Gateway) serveRPC(w http.ResponseWriter, r *http.Request, info *middleware.Info) {
+func (g *Gateway) serveRPC(w http.ResponseWriter, r *http.Request, info *reqinfo.Info) {
 	rt := info.Route
 	t, err := rt.Resolve(r.URL.Path, g.table.Namespace())
 	if pe := (*route.PathError)(nil); errors.As(err, &pe) {
@@ -97,8 +98,8 @@ func (g *Gateway) serveRPC(w http.ResponseWriter, r *http.Request, info *middlew
 		apierr.Write(w, http.StatusNotFound, err.Error())
 		return
 	}
-	if rt.Dynamic && !slices.Contains(rpcMethods, r.Method) {
-		w.Header().Set("Allow", "GET, POST")
+	if rt.Dynamic && !slices.Contains(config.RPCMethods, r.Method) {
+		w.Header().Set("Allow", rpcAllow)
 		apierr.Write(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed for RPC")
 		return
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/microlb/microlb/api-gateway/config"
-	"github.com/microlb/microlb/api-gateway/middleware"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 	"github.com/microlb/microlb/api-gateway/route"
 )
 
@@ -23,7 +23,7 @@ func TestKinds(t *testing.T) {
 	}
 	t.Run("unknown kind", func(t *testing.T) {
 		r := httptest.NewRequest(http.MethodGet, "/x", nil)
-		r = r.WithContext(middleware.WithInfo(r.Context(), &middleware.Info{Route: &route.Route{Name: "r", Kind: "grpc"}}))
+		r = r.WithContext(reqinfo.NewContext(r.Context(), &reqinfo.Info{Route: &route.Route{Name: "r", Kind: "grpc"}}))
 		w := httptest.NewRecorder()
 		(&Gateway{}).dispatch(w, r)
 		if e := microError(t, w.Body.String()); w.Code != 500 || e.Detail != `route r has no handler for kind "grpc"` {

@@ -1,5 +1,5 @@
 // Package gateway assembles microlb's API gateway: the route table, the
-// middleware onion (see Order), the RPC handler and the reverse proxy on
+// middleware onion (see Layers), the RPC handler and the reverse proxy on
 // the public listener, and the admin listener.
 package gateway
 

@@ -19,8 +19,14 @@ import (
 	"github.com/microlb/microlb/internal/testutil"
 )
 
+// TestLayersFollowOrder checks the names of Layers, outermost first,
+// against the order documented on Layers and in docs/gateway.md.
 func TestLayersFollowOrder(t *testing.T) {
 	g := newTestGateway(t, registry.NewMemoryRegistry(), "")
+	order := []string{
+		"request_id", "tracing", "access_log", "metrics", "recover", "route",
+		"cors", "body_limit", "auth", "rate_limit", "timeout",
+	}
 	var names []string
 	for _, l := range g.Layers() {
 		if l.Wrap == nil {
@@ -28,8 +34,8 @@ func TestLayersFollowOrder(t *testing.T) {
 		}
 		names = append(names, l.Name)
 	}
-	if !slices.Equal(names, Order) {
-		t.Fatalf("layers %v, want %v", names, Order)
+	if !slices.Equal(names, order) {
+		t.Fatalf("layers %v, want %v", names, order)
 	}
 }
 
@@ -60,7 +66,7 @@ routes:
      auth: {mode: api_key}, rate_limit: {rps: 0.01, burst: 2}}
 `
 
-// TestMiddlewareOrder checks the consequences of Order on real requests.
+// TestMiddlewareOrder checks the consequences of the layer order on real requests.
 func TestMiddlewareOrder(t *testing.T) {
 	reg := registry.NewMemoryRegistry()
 	startGreeter(t, reg, "a", nil)

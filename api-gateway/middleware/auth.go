@@ -14,6 +14,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 )
 
 // Authenticator checks API keys and JWTs. API keys are looked up by their
@@ -233,7 +234,7 @@ func scopesOf(c jwt.MapClaims) []string {
 // Info. A request without route information is refused (500): the layer
 // fails closed.
 func Auth(a *Authenticator) func(http.Handler) http.Handler {
-	return guard(func(w http.ResponseWriter, r *http.Request, next http.Handler, info *Info) {
+	return guard(func(w http.ResponseWriter, r *http.Request, next http.Handler, info *reqinfo.Info) {
 		for i, ra := range info.Route.AuthPolicies() {
 			p, aerr := a.authenticate(r, ra.Mode)
 			if aerr != nil {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 )
 
 // BodyLimit caps the request body at the route's MaxBodyBytes: a declared
@@ -13,7 +14,7 @@ import (
 // fails the read with *http.MaxBytesError, which the handlers turn into 413.
 func BodyLimit() func(http.Handler) http.Handler {
 	return layer(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		rt := RouteFrom(r)
+		rt := reqinfo.RouteOf(r)
 		if rt == nil || rt.MaxBodyBytes <= 0 || r.Body == nil || r.Body == http.NoBody {
 			next.ServeHTTP(w, r) // nothing to limit (net/http gives a request without a body NoBody)
 			return

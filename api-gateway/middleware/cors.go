@@ -8,6 +8,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 )
 
 // defaultCORSMethods are allowed when a policy names none.
@@ -32,9 +33,9 @@ func isPreflight(r *http.Request) bool {
 // vary by Origin.
 func CORS() func(http.Handler) http.Handler {
 	return layer(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		rt := RouteFrom(r)
+		rt := reqinfo.RouteOf(r)
 		origin := r.Header.Get("Origin")
-		if rt == nil || rt.CORS == nil || len(rt.CORS.AllowOrigins) == 0 || origin == "" {
+		if rt == nil || !rt.HasCORS() || origin == "" {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 )
 
 // DefaultMaxBuckets bounds the rate limiter's buckets: 65,536 buckets take
@@ -78,7 +79,7 @@ func NewRateLimiter(maxBuckets int) *RateLimiter {
 // available. Every limited response carries X-RateLimit-Limit and
 // X-RateLimit-Remaining.
 func RateLimit(l *RateLimiter) func(http.Handler) http.Handler {
-	return guard(func(w http.ResponseWriter, r *http.Request, next http.Handler, info *Info) {
+	return guard(func(w http.ResponseWriter, r *http.Request, next http.Handler, info *reqinfo.Info) {
 		rl := info.Route.RateLimit
 		if rl == nil || rl.RPS <= 0 {
 			next.ServeHTTP(w, r)
@@ -101,7 +102,7 @@ func RateLimit(l *RateLimiter) func(http.Handler) http.Handler {
 // LimitKey is the client a request counts against under by: the
 // authenticated principal for api_key and principal (when auth found one),
 // the client IP otherwise; IPv6 addresses count by their /64.
-func LimitKey(by string, info *Info) string {
+func LimitKey(by string, info *reqinfo.Info) string {
 	if (by == config.LimitByAPIKey || by == config.LimitByPrincipal) && info.Principal != "" {
 		return "principal:" + info.Principal
 	}
@@ -146,11 +147,7 @@ func (l *RateLimiter) take(k bucketKey, rl *config.RateLimit) (ok bool, remainin
 		s.lru.MoveToFront(e)
 	} else {
 		s.evictLocked(now, l.idle, l.perShard)
-		burst := rl.Burst
-		if burst <= 0 {
-			burst = max(1, int(math.Ceil(rl.RPS)))
-		}
-		b = &bucket{key: k, lim: rate.NewLimiter(rate.Limit(rl.RPS), burst)}
+		b = &bucket{key: k, lim: rate.NewLimiter(rate.Limit(rl.RPS), rl.Burst)} // config.Defaulted set Burst
 		s.buckets[k] = s.lru.PushFront(b)
 	}
 	b.last = now

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/microlb/microlb/api-gateway/config"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 	"github.com/microlb/microlb/api-gateway/route"
 	"github.com/microlb/microlb/internal/testutil"
 )
@@ -105,7 +106,7 @@ func TestLimitKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := LimitKey(tt.by, &Info{Principal: tt.principal, ClientIP: tt.ip}); got != tt.want {
+			if got := LimitKey(tt.by, &reqinfo.Info{Principal: tt.principal, ClientIP: tt.ip}); got != tt.want {
 				t.Fatalf("LimitKey = %q, want %q", got, tt.want)
 			}
 		})
@@ -153,7 +154,7 @@ func TestSecurityLayersFailClosed(t *testing.T) {
 				reached = false
 				req := httptest.NewRequest("GET", "/x", nil)
 				if withInfo {
-					req = req.WithContext(WithInfo(req.Context(), &Info{})) // Info, but no Route
+					req = req.WithContext(reqinfo.NewContext(req.Context(), &reqinfo.Info{})) // Info, but no Route
 				}
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
@@ -165,7 +166,7 @@ func TestSecurityLayersFailClosed(t *testing.T) {
 	}
 	// With a route, a route without auth passes.
 	req := httptest.NewRequest("GET", "/x", nil)
-	req = req.WithContext(WithInfo(req.Context(), &Info{Route: &route.Route{Name: "r", Auth: config.RouteAuth{Mode: config.AuthNone}}}))
+	req = req.WithContext(reqinfo.NewContext(req.Context(), &reqinfo.Info{Route: &route.Route{Name: "r", Auth: config.RouteAuth{Mode: config.AuthNone}}}))
 	reached = false
 	Auth(a)(next).ServeHTTP(httptest.NewRecorder(), req)
 	if !reached {

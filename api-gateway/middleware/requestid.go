@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 )
 
 // RequestIDHeader carries the request ID in both directions.
@@ -17,7 +19,8 @@ const RequestIDHeader = "X-Request-Id"
 // when it is a sane token (1–128 characters of letters, digits and ._:-)
 // and generates a UUID otherwise, echoes it in the response, finds the
 // client IP (believing X-Forwarded-For only from trusted proxies), and
-// creates the request's Info and Writer that every inner layer shares.
+// creates the request's Info and Writer that every inner layer shares
+// (request.New).
 func RequestID(trusted []netip.Prefix, writeTimeout time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -33,21 +36,13 @@ func RequestID(trusted []netip.Prefix, writeTimeout time.Duration) func(http.Han
 				// a full slice by copying it, so neither changes the other.
 				r.Header[RequestIDHeader] = idv
 			}
-			// The Info and its Writer live and die together: one allocation.
-			iw := &infoWriter{}
-			w := &iw.w
-			w.init(rw, writeTimeout)
-			info := &iw.info
-			info.RequestID, info.ClientIP, info.Start, info.Writer = id, ClientIP(r, trusted), time.Now(), w
+			info := reqinfo.New(rw, writeTimeout)
+			info.RequestID, info.ClientIP = id, ClientIP(r, trusted)
+			w := info.Writer
 			w.Header()[RequestIDHeader] = idv
-			next.ServeHTTP(w, r.WithContext(WithInfo(r.Context(), info)))
+			next.ServeHTTP(w, r.WithContext(reqinfo.NewContext(r.Context(), info)))
 		})
 	}
-}
-
-type infoWriter struct {
-	info Info
-	w    Writer
 }
 
 // newRequestID returns a random (version 4) UUID.

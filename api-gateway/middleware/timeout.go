@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 	"github.com/microlb/microlb/api-gateway/upstream"
 )
 
@@ -29,7 +30,7 @@ var ErrStreamTimeout = errors.New("route stream timeout")
 // so a timed-out upstream call is abandoned at once.
 func Timeout() func(http.Handler) http.Handler {
 	return layer(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-		info := InfoFrom(r.Context())
+		info := reqinfo.FromContext(r.Context())
 		if info == nil || info.Route == nil {
 			next.ServeHTTP(w, r)
 			return
@@ -45,17 +46,17 @@ func Timeout() func(http.Handler) http.Handler {
 		ctx.stop()
 		// Ask the writer, not the context: the timer claims the response
 		// before it cancels, and the handler may return in between.
-		if info.Writer.settle() {
+		if info.Writer.Settle() {
 			h := w.Header()
 			clear(h) // drop what the handler set for its own, unsent answer
 			maps.Copy(h, outer)
-			info.Writer.writeClaimed(func(w http.ResponseWriter) {
+			info.Writer.WriteClaimed(func(w http.ResponseWriter) {
 				apierr.WriteError(w, upstream.Timeout(info.Service, rt.Timeout))
 			})
 			return
 		}
 		if r.Context().Err() != nil {
-			info.Writer.setStatus(apierr.StatusClientClosed)
+			info.Writer.SetStatus(apierr.StatusClientClosed)
 		}
 	})
 }
@@ -72,7 +73,7 @@ func Timeout() func(http.Handler) http.Handler {
 type routeCtx struct {
 	context.Context // from context.WithCancelCause
 	cancel          context.CancelCauseFunc
-	info            *Info
+	info            *reqinfo.Info
 	stream          time.Time // the stream deadline; zero: none
 
 	mu      sync.Mutex
@@ -81,7 +82,7 @@ type routeCtx struct {
 	stopped bool
 }
 
-func newRouteCtx(parent context.Context, info *Info, timeout, streamTimeout time.Duration) *routeCtx {
+func newRouteCtx(parent context.Context, info *reqinfo.Info, timeout, streamTimeout time.Duration) *routeCtx {
 	c := &routeCtx{info: info}
 	c.Context, c.cancel = context.WithCancelCause(parent)
 	now := time.Now()
@@ -120,7 +121,7 @@ func (c *routeCtx) fire() {
 		c.cancel(ErrStreamTimeout)
 	default:
 		c.ttfb = false
-		if c.info.Writer.claim() {
+		if c.info.Writer.Claim() {
 			c.cancel(ErrTimeout)
 		} else if !c.stream.IsZero() {
 			c.timer.Reset(time.Until(c.stream)) // the response started: on to the stream deadline

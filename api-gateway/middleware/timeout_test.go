@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 	"github.com/microlb/microlb/api-gateway/route"
 )
 
@@ -23,13 +24,13 @@ func TestTimeoutClaimedBeforeCancel(t *testing.T) {
 	rt := &route.Route{Name: "r", Timeout: time.Hour} // the test fires the "timer" itself
 	setRoute := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			InfoFrom(r.Context()).Route = rt
+			reqinfo.FromContext(r.Context()).Route = rt
 			w.Header().Set("Vary", "Origin") // an outer layer's header
 			next.ServeHTTP(w, r)
 		})
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !InfoFrom(r.Context()).Writer.claim() { // the timer fires now...
+		if !reqinfo.FromContext(r.Context()).Writer.Claim() { // the timer fires now...
 			t.Error("could not claim")
 		}
 		w.Header().Set("Set-Cookie", "handler=1") // ...and the handler answers anyway
@@ -62,15 +63,15 @@ func TestTimeoutClaimedBeforeCancel(t *testing.T) {
 // TestClaimAfterSettle checks that a response can no longer be claimed once
 // the handler returned, so that a late timer cannot leave it unanswered.
 func TestClaimAfterSettle(t *testing.T) {
-	w := NewWriter(httptest.NewRecorder(), 0)
-	if w.settle() {
+	w := reqinfo.NewWriter(httptest.NewRecorder(), 0)
+	if w.Settle() {
 		t.Fatal("settle reported a claim that did not happen")
 	}
-	if w.claim() {
+	if w.Claim() {
 		t.Fatal("claimed after the handler returned")
 	}
-	w = NewWriter(httptest.NewRecorder(), 0)
-	if !w.claim() || !w.settle() {
+	w = reqinfo.NewWriter(httptest.NewRecorder(), 0)
+	if !w.Claim() || !w.Settle() {
 		t.Fatal("a claim before settle must be reported")
 	}
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/middleware"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 	"github.com/microlb/microlb/api-gateway/route"
 	"github.com/microlb/microlb/api-gateway/upstream"
 	"github.com/microlb/microlb/selector"
@@ -119,7 +120,8 @@ func (bufferPool) Put(b []byte) {
 }
 
 // attempt is the state of one proxied request, shared by Rewrite, the
-// retry transport and the error handler through the request's context.
+// retry transport and the error handler, which find it in the request's
+// Info (attempts) or, outside the gateway's chain, in a context value.
 type attempt struct {
 	route   *route.Route
 	service string
@@ -130,19 +132,22 @@ type attempt struct {
 	rawPath string
 	body    []byte // buffered body for replays; nil when none or not replayable
 	replay  bool   // the body can be sent again
-	info    *middleware.Info
+	info    *reqinfo.Info
 	peer    string // the connection's peer, to spot trusted-proxy chains
 
 	triedBuf [2]string // tried's first nodes, in the same allocation
 }
 
+// attempts is the proxy's slot in the request's Info: the attempt is found
+// through the context the request already carries, without another
+// context value and request copy.
+var attempts reqinfo.Slot[attempt]
+
 type attemptKey struct{}
 
 func attemptFrom(ctx context.Context) *attempt {
-	if info := middleware.InfoFrom(ctx); info != nil {
-		if a, ok := info.Upstream.(*attempt); ok {
-			return a
-		}
+	if a := attempts.Get(reqinfo.FromContext(ctx)); a != nil {
+		return a
 	}
 	a, _ := ctx.Value(attemptKey{}).(*attempt)
 	return a
@@ -170,7 +175,7 @@ func useStrategy(s selector.Strategy) gselector.SelectOption {
 // registry a 503 rather than a 404; so does a service the selector watched
 // before (all its nodes are gone).
 func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, rt *route.Route, service, path, rawPath string, configured bool) {
-	info := middleware.InfoFrom(r.Context())
+	info := reqinfo.FromContext(r.Context())
 	var optBuf [2]gselector.SelectOption
 	opts := append(optBuf[:0], useStrategy(rt.Strategy))
 	if rt.Strategy == selector.Hash && rt.HashKey.Kind != "" {
@@ -215,8 +220,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, rt *route.Route, s
 		info.Service = service
 		info.Endpoint = path
 	}
-	if info != nil && info.Upstream == nil {
-		info.Upstream = a // set before the proxy's goroutines exist: no race
+	if attempts.Set(info, a) { // before the proxy's goroutines exist: no race
 		p.rp.ServeHTTP(w, r)
 		return
 	}

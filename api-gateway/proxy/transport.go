@@ -204,7 +204,9 @@ func markError(ctx context.Context, err error) error {
 // connection's body stays an io.ReadWriteCloser, as ReverseProxy needs.
 func trackBody(body io.ReadCloser, done func()) io.ReadCloser {
 	if rwc, ok := body.(io.ReadWriteCloser); ok {
-		return &trackedRWC{ReadWriteCloser: rwc, done: onceFunc{f: done}}
+		t := &trackedRWC{Writer: rwc}
+		t.ReadCloser, t.done.f = rwc, done
+		return t
 	}
 	return &trackedBody{ReadCloser: body, done: onceFunc{f: done}}
 }
@@ -232,12 +234,8 @@ func (b *trackedBody) Close() error {
 	return b.ReadCloser.Close()
 }
 
+// trackedRWC is a trackedBody that can also be written to.
 type trackedRWC struct {
-	io.ReadWriteCloser
-	done onceFunc
-}
-
-func (b *trackedRWC) Close() error {
-	defer b.done.call()
-	return b.ReadWriteCloser.Close()
+	trackedBody
+	io.Writer
 }

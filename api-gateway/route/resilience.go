@@ -16,24 +16,16 @@ type Hedge struct {
 	Max        int
 }
 
-// compileResilience sets the route's hedging policy and retry budget.
+// compileResilience sets the route's hedging policy and retry budget from
+// o, which config.Defaulted filled in.
 func (r *Route) compileResilience(o config.RouteOptions) error {
 	if h := o.Hedge; h != nil {
 		d, p, err := config.ParseHedgeDelay(h.Delay)
 		if err != nil {
 			return err
 		}
-		r.Hedge = &Hedge{Delay: d, Percentile: p, Max: max(h.Max, 1)}
+		r.Hedge = &Hedge{Delay: d, Percentile: p, Max: h.Max}
 	}
-	ratio, minRetries := selector.DefaultRetryBudgetRatio, selector.DefaultRetryBudgetMin
-	if b := o.RetryBudget; b != nil {
-		if b.Ratio != nil {
-			ratio = *b.Ratio
-		}
-		if b.Min != nil {
-			minRetries = *b.Min
-		}
-	}
-	r.Budget = selector.NewRetryBudget(ratio, minRetries)
+	r.Budget = selector.NewRetryBudget(*o.RetryBudget.Ratio, *o.RetryBudget.Min)
 	return nil
 }

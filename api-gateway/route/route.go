@@ -79,6 +79,10 @@ func (r *Route) AuthPolicies() []config.RouteAuth {
 	return append(out, r.Guards...)
 }
 
+// HasCORS reports whether the route has a cross-origin policy: one that
+// allows some origin.
+func (r *Route) HasCORS() bool { return r.CORS != nil && len(r.CORS.AllowOrigins) > 0 }
+
 // Allows reports whether the route accepts the HTTP method.
 func (r *Route) Allows(method string) bool {
 	return r.methods == nil || slices.Contains(r.methods, method)
@@ -123,7 +127,7 @@ func NewTable(cfg *config.Config) (*Table, error) {
 			return nil, err
 		}
 		r.Dynamic = true
-		r.methods = nil // RPC allows GET and POST; an HTTP service found by name, anything
+		r.methods = nil // dispatch allows config.RPCMethods for RPC; an HTTP service found by name, anything
 		t.routes = append(t.routes, r)
 	}
 	slices.SortStableFunc(t.routes, func(a, b *Route) int { return len(b.Prefix) - len(a.Prefix) })
@@ -187,73 +191,43 @@ func (t *Table) Routes() []*Route { return t.routes }
 // Namespace returns the service-name prefix of path-named services.
 func (t *Table) Namespace() string { return t.namespace }
 
+// compile builds the route cr from what cfg.Defaulted makes of it: every
+// default is applied there, none here.
 func compile(cr *config.Route, cfg *config.Config) (*Route, error) {
-	o := cr.RouteOptions.Merge(cfg.Defaults)
+	d := cfg.Defaulted(*cr)
+	o := d.RouteOptions
 	r := &Route{
-		Name:          cr.Name,
-		Kind:          cr.Kind,
-		Prefix:        cr.Path,
-		Service:       cr.Service,
-		Endpoint:      cr.Endpoint,
-		StripPrefix:   cr.StripPrefix,
-		Rewrite:       strings.TrimSuffix(cr.Rewrite, "/"),
-		Timeout:       o.Timeout,
-		StreamTimeout: o.StreamTimeout,
-		PerTryTimeout: o.PerTryTimeout,
-		MaxBodyBytes:  o.MaxBodyBytes,
-		RateLimit:     o.RateLimit,
-		CORS:          cr.CORS,
-		Strategy:      selector.DefaultStrategy,
-
+		Name:               d.Name,
+		Kind:               d.Kind,
+		Prefix:             d.Path,
+		Service:            d.Service,
+		Endpoint:           d.Endpoint,
+		methods:            d.Methods,
+		StripPrefix:        d.StripPrefix,
+		Rewrite:            d.Rewrite,
+		Timeout:            o.Timeout,
+		StreamTimeout:      o.StreamTimeout,
+		PerTryTimeout:      o.PerTryTimeout,
+		Retries:            *o.Retries,
+		RetryNonIdempotent: *o.RetryNonIdempotent,
+		MaxBodyBytes:       o.MaxBodyBytes,
 		MaxResponseBytes:   o.MaxResponseBytes,
-		ForwardCredentials: cr.ForwardCredentials,
+		Auth:               *o.Auth,
+		RateLimit:          o.RateLimit,
+		CORS:               d.CORS,
+		ForwardCredentials: d.ForwardCredentials,
 	}
-	if r.MaxResponseBytes <= 0 {
-		r.MaxResponseBytes = config.DefaultMaxResponseBytes
-	}
-	if r.Kind == "" {
-		r.Kind = config.KindRPC
-	}
-	if r.Name == "" {
-		r.Name = r.Prefix
-	}
-	if r.CORS == nil {
-		r.CORS = &cfg.CORS
-	}
-	if len(cr.Methods) > 0 {
-		r.methods = append([]string(nil), cr.Methods...)
-	} else if r.Kind == config.KindRPC {
-		r.methods = []string{http.MethodGet, http.MethodPost}
-	}
-	if o.Strategy != "" {
-		s, err := selector.ParseStrategy(o.Strategy)
-		if err != nil {
-			return nil, fmt.Errorf("route %q: %w", r.Name, err)
-		}
-		r.Strategy = s
+	var err error
+	if r.Strategy, err = selector.ParseStrategy(o.Strategy); err != nil {
+		return nil, fmt.Errorf("route %q: %w", r.Name, err)
 	}
 	if o.HashKey != "" {
-		ks, err := ParseKeySource(o.HashKey)
-		if err != nil {
+		if r.HashKey, err = ParseKeySource(o.HashKey); err != nil {
 			return nil, fmt.Errorf("route %q: %w", r.Name, err)
 		}
-		r.HashKey = ks
-	}
-	if o.Retries != nil {
-		r.Retries = *o.Retries
-	}
-	if o.RetryNonIdempotent != nil {
-		r.RetryNonIdempotent = *o.RetryNonIdempotent
 	}
 	if err := r.compileResilience(o); err != nil {
 		return nil, fmt.Errorf("route %q: %w", r.Name, err)
-	}
-	r.Auth = config.RouteAuth{Mode: config.AuthNone}
-	if o.Auth != nil {
-		r.Auth = *o.Auth
-		if r.Auth.Mode == "" {
-			r.Auth.Mode = config.AuthNone
-		}
 	}
 	return r, nil
 }

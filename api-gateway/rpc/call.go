@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/microlb/microlb/api-gateway/middleware"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 	"github.com/microlb/microlb/api-gateway/route"
 	"github.com/microlb/microlb/api-gateway/tracing"
 	"github.com/microlb/microlb/selector"
@@ -201,7 +202,7 @@ func (h *Handler) latencies(rt *route.Route) *latencies {
 // the attempt's number, from 1. With tracing on, the attempt is a client
 // span and the node gets it as the parent in the metadata's Traceparent.
 func (h *Handler) attempt(ctx, actx context.Context, rt *route.Route, node *registry.Node, c *unaryCall, n int) (data []byte, err error) {
-	if info := middleware.InfoFrom(ctx); info != nil {
+	if info := reqinfo.FromContext(ctx); info != nil {
 		info.SetNode(node.Id)
 	}
 	if tracing.Enabled() {

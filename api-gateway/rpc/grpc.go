@@ -12,7 +12,6 @@ import (
 	merrors "go-micro.dev/v4/errors"
 	"go-micro.dev/v4/metadata"
 	"go-micro.dev/v4/registry"
-	gselector "go-micro.dev/v4/selector"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -25,24 +24,6 @@ func isGRPC(node *registry.Node) bool {
 	return node.Metadata["protocol"] == "grpc" || node.Metadata["server"] == "grpc"
 }
 
-// newGRPCClient returns go-micro's gRPC client plugin set up for the
-// gateway: JSON frames in and out (the node's gRPC server decodes them with
-// protojson), HTTP/2 connections pooled and shared per node by the plugin,
-// no retries of its own, and gRPC status codes mapped to go-micro errors
-// with their HTTP status (see grpcStatus). The gateway always names the
-// node (client.WithAddress); sel only receives the plugin's own Mark calls,
-// which name no node id and are ignored.
-func newGRPCClient(sel gselector.Selector) client.Client {
-	return grpcc.NewClient(
-		client.Selector(sel),
-		client.ContentType("application/json"),
-		client.Retries(0),
-		func(o *client.Options) {
-			grpcc.DialOptions(grpc.WithChainUnaryInterceptor(grpcStatus), grpc.WithChainStreamInterceptor(grpcStreamStatus))(&o.CallOptions)
-		},
-	)
-}
-
 // grpcBackend calls unary endpoints of gRPC nodes.
 type grpcBackend struct{ c client.Client }
 
@@ -51,9 +32,9 @@ func (g grpcBackend) call(ctx context.Context, node *registry.Node, c *unaryCall
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
-	req := g.c.NewRequest(c.service, c.endpoint, &raw.Frame{Data: body}, client.WithContentType("application/json"))
+	req := jsonRequest(g.c, c.service, c.endpoint, body, false)
 	var rsp raw.Frame
-	opts := []client.CallOption{client.WithAddress(node.Address), client.WithRetries(0)}
+	opts := onNode(node)
 	if c.maxResponse > 0 {
 		opts = append(opts, grpcc.CallOptions(grpc.MaxCallRecvMsgSize(int(min(c.maxResponse, 1<<31-1)))))
 	}

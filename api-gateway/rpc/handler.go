@@ -26,6 +26,7 @@ import (
 	"github.com/microlb/microlb/api-gateway/apierr"
 	"github.com/microlb/microlb/api-gateway/catalog"
 	"github.com/microlb/microlb/api-gateway/middleware"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 	"github.com/microlb/microlb/api-gateway/route"
 	"github.com/microlb/microlb/selector"
 )
@@ -134,7 +135,7 @@ func wantStream(r *http.Request) string {
 
 // Serve calls the endpoint the target names and writes the answer.
 func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, rt *route.Route, t route.Target, svc *catalog.Service) {
-	info := middleware.InfoFrom(r.Context())
+	info := reqinfo.FromContext(r.Context())
 	var ep *catalog.Endpoint
 	if svc != nil && len(svc.Endpoints) > 0 {
 		if ep = findEndpoint(svc, t.Endpoint); ep == nil {
@@ -238,7 +239,7 @@ func findEndpoint(svc *catalog.Service, name string) *catalog.Endpoint {
 // callMetadata builds the call's metadata (the allow-list, the request ID,
 // the client address, the authenticated principal and the hash key; all
 // under canonical names) and its select options (strategy, hash key).
-func (h *Handler) callMetadata(r *http.Request, rt *route.Route, info *middleware.Info) (map[string]string, []gselector.SelectOption) {
+func (h *Handler) callMetadata(r *http.Request, rt *route.Route, info *reqinfo.Info) (map[string]string, []gselector.SelectOption) {
 	md := make(map[string]string, len(h.headers)+4)
 	for _, name := range h.headers {
 		if v := r.Header.Get(name); v != "" {

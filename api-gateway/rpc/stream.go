@@ -16,7 +16,7 @@ import (
 	gselector "go-micro.dev/v4/selector"
 
 	"github.com/microlb/microlb/api-gateway/apierr"
-	"github.com/microlb/microlb/api-gateway/middleware"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 	"github.com/microlb/microlb/api-gateway/route"
 )
 
@@ -76,7 +76,7 @@ func (h *Handler) openStream(ctx context.Context, r *http.Request, rt *route.Rou
 		return nil, selectError(t.Service, err)
 	}
 	retry := Retry(rt.Idempotent(r.Method))
-	info := middleware.InfoFrom(ctx)
+	info := reqinfo.FromContext(ctx)
 	var last error
 	for i := 0; i <= rt.Retries; i++ {
 		node, err := next()
@@ -116,12 +116,11 @@ func (h *Handler) openOn(ctx context.Context, r *http.Request, rt *route.Route, 
 		md[streamTokenHeader] = token
 		ctx = metadata.NewContext(ctx, md)
 	}
-	opts := []client.CallOption{client.WithAddress(node.Address), client.WithRetries(0)}
+	opts := onNode(node)
 	if rt.StreamTimeout > 0 {
 		opts = append(opts, client.WithStreamTimeout(rt.StreamTimeout))
 	}
-	st, err := cl.Stream(ctx, cl.NewRequest(t.Service, t.Endpoint, &raw.Frame{Data: req},
-		client.WithContentType("application/json"), client.StreamingRequest()), opts...)
+	st, err := cl.Stream(ctx, jsonRequest(cl, t.Service, t.Endpoint, req, true), opts...)
 	if err != nil {
 		return nil, err
 	}

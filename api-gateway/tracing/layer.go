@@ -8,7 +8,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.17.0"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/microlb/microlb/api-gateway/middleware"
+	"github.com/microlb/microlb/api-gateway/reqinfo"
 )
 
 // Layer returns the gateway layer that gives each request a server span
@@ -30,7 +30,7 @@ func Layer() func(http.Handler) http.Handler {
 				trace.WithAttributes(semconv.HTTPMethod(r.Method), semconv.HTTPTarget(r.URL.Path)))
 			defer span.End()
 			next.ServeHTTP(w, r.WithContext(ctx))
-			info := middleware.InfoFrom(ctx)
+			info := reqinfo.FromContext(ctx)
 			if info == nil {
 				return
 			}

@@ -1,4 +1,4 @@
-package middleware
+package reqinfo
 
 import (
 	"bufio"
@@ -13,8 +13,8 @@ import (
 // Writer wraps the server's ResponseWriter once per request. It records the
 // status and byte count, pushes the write deadline forward on every flush so
 // that streams outlive the server's WriteTimeout as long as they make
-// progress, and, once the timeout layer has claimed the response, drops the
-// handler's late writes so that the 504 is the only answer.
+// progress, and, once the timeout layer has claimed the response (Claim),
+// drops the handler's late writes so that the 504 is the only answer.
 type Writer struct {
 	rw           http.ResponseWriter
 	rc           http.ResponseController
@@ -28,6 +28,20 @@ type Writer struct {
 	claimed  bool // the timeout layer owns the response
 	settled  bool // the handler returned: the response can no longer be claimed
 	hijacked bool
+}
+
+// progress is how far a response got: a copy of the Writer's fields.
+type progress struct {
+	status  int
+	bytes   int64
+	started bool
+}
+
+// progress returns how far the response got, read under the lock.
+func (w *Writer) progress() progress {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return progress{w.status, w.bytes, w.started}
 }
 
 // ErrClaimed is returned by Write after the timeout layer took over.
@@ -157,29 +171,18 @@ func (w *Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (w *Writer) Unwrap() http.ResponseWriter { return w.rw }
 
 // Status returns the status sent, or 0 before the response started.
-func (w *Writer) Status() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.status
-}
+func (w *Writer) Status() int { return w.progress().status }
 
 // Bytes returns the number of body bytes written.
-func (w *Writer) Bytes() int64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.bytes
-}
+func (w *Writer) Bytes() int64 { return w.progress().bytes }
 
 // Started reports whether the status line was sent.
-func (w *Writer) Started() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.started
-}
+func (w *Writer) Started() bool { return w.progress().started }
 
-// claim hands the response to the timeout layer if it has not started;
-// it reports whether it did.
-func (w *Writer) claim() bool {
+// Claim hands the response to the timeout layer if it has not started and
+// the handler has not returned; it reports whether it did. From then on the
+// handler's writes are dropped. Only the timeout layer calls it.
+func (w *Writer) Claim() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.started || w.claimed || w.settled {
@@ -189,18 +192,19 @@ func (w *Writer) claim() bool {
 	return true
 }
 
-// settle ends the handler's turn: claim fails from now on. It reports
+// Settle ends the handler's turn: Claim fails from now on. It reports
 // whether the response was claimed before, in which case the claiming layer
-// must send its answer (the handler's writes were dropped).
-func (w *Writer) settle() bool {
+// must send its answer with WriteClaimed (the handler's writes were
+// dropped). Only the timeout layer calls it.
+func (w *Writer) Settle() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.settled = true
 	return w.claimed
 }
 
-// writeClaimed lets the claiming layer send its own response.
-func (w *Writer) writeClaimed(send func(http.ResponseWriter)) {
+// WriteClaimed lets the layer that claimed the response send its own.
+func (w *Writer) WriteClaimed(send func(http.ResponseWriter)) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	rec := &recorder{ResponseWriter: w.rw}
@@ -208,8 +212,9 @@ func (w *Writer) writeClaimed(send func(http.ResponseWriter)) {
 	w.status, w.started, w.bytes = rec.status, true, rec.bytes
 }
 
-// setStatus records a status that was not sent (499 for a client that left).
-func (w *Writer) setStatus(code int) {
+// SetStatus records a status that was not sent (the timeout layer's 499
+// for a client that left); it does nothing once the response started.
+func (w *Writer) SetStatus(code int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.started {
