@@ -76,7 +76,7 @@ func TestConsulWatch(t *testing.T) {
 	t.Logf("registration → first pick: %v", d)
 
 	agent.Stop()
-	tally(t, s, 50) // the agent is down: every pick still succeeds
+	tally(t, s, 50)  // the agent is down: every pick still succeeds
 	agent.Restart(t) // the agent restores its services from its data directory
 	if got := tally(t, s, 6); len(got) != 3 {
 		t.Fatalf("after the restart picks %v, want the 3 nodes", got)
