@@ -116,9 +116,9 @@ func New(o Options) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	if g.sel == nil {
-		strategy := selector.DefaultStrategy
-		if s, err := selector.ParseStrategy(cfg.Defaults.Strategy); err == nil {
-			strategy = s
+		strategy, err := selector.ParseStrategy(cfg.Defaulted(config.Route{}).Strategy)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
 		}
 		g.sel, g.ownSel = selector.New(gselector.Registry(o.Registry), selector.WithStrategy(strategy),
 			selector.WithEmptyHold(EmptyHold)), true
