@@ -41,18 +41,15 @@ const (
 	StatusFailed  = "failed"
 )
 
-// Results is everything one run measured.
+// Results is everything one run measured: Mode is "full" or "smoke",
+// Command reproduces the run, Before is the machine's load before it.
 type Results struct {
-	// Mode is "full" or "smoke".
-	Mode string
-	// Command reproduces the run.
-	Command  string
-	Date     time.Time
-	Machine  Machine
-	Settings Settings
-	// Before is the machine's load in the seconds before the run started.
-	Before sysload.Load
-	Stages []Stage
+	Mode, Command string
+	Date          time.Time
+	Machine       Machine
+	Settings      Settings
+	Before        sysload.Load
+	Stages        []Stage
 
 	Selector    []gobench.SelectRow `json:",omitempty"`
 	Proxy       []Target            `json:",omitempty"`
@@ -71,186 +68,147 @@ type Machine struct {
 	MemGiB                         float64
 }
 
-// Settings are the run's knobs.
+// Settings are the run's knobs: Workers is every proxy's
+// worker/thread/GOMAXPROCS budget, BenchCount and BenchTime are `go test
+// -count` and `-benchtime`.
 type Settings struct {
-	Duration, Warmup time.Duration
-	Reps             int
-	Conns, Threads   int
-	// Workers is every proxy's worker/thread/GOMAXPROCS budget.
-	Workers int
-	// BenchCount and BenchTime are `go test -count` and `-benchtime`.
-	BenchCount int
-	BenchTime  string
+	Duration, Warmup                          time.Duration
+	Reps, Conns, Threads, Workers, BenchCount int
+	BenchTime                                 string
 }
 
-// Stage is one stage's outcome.
+// Stage is one stage's outcome: ID is 1..8, Name short ("selector",
+// ...); Reason explains a skipped or failed Status, Notes anything partial.
 type Stage struct {
-	// ID is 1..7; Name is short ("selector", "proxy", ...).
-	ID   int
-	Name string
-	// Status is StatusOK, StatusSkipped or StatusFailed; Reason explains
-	// the latter two, and Notes anything partial (a skipped target).
-	Status, Reason string
-	Notes          []string `json:",omitempty"`
-	Load           sysload.Load
+	ID                   int
+	Name, Status, Reason string
+	Notes                []string `json:",omitempty"`
+	Load                 sysload.Load
 }
 
-// Target is one target of stage 2 or 3, against the stage's base.
+// Target is one target of an A/B stage against the stage's Base (nginx,
+// go-micro's api); Ratio holds the within-pair ratios to the base and the
+// medians of the absolute values (for the base itself, its own medians).
 type Target struct {
-	Name string
-	// Base is true for the stage's reference (nginx; go-micro's api).
-	Base bool
-	// Status is StatusOK or StatusSkipped (with Reason).
+	Name           string
+	Base           bool
 	Status, Reason string
-	// Ratio holds the within-pair ratios to the base and the medians of
-	// the absolute values. For the base itself only Ratio.Other is set.
-	Ratio pairs.Ratio
+	Ratio          pairs.Ratio
 }
 
-// Failover is stage 4's outcome.
+// Failover is stage 4's outcome: Duration of load, a kill -9 of producer
+// Killed at KillAt; the client's Requests and Errors (ErrorsAfterKill from
+// KillAt on, ErrorKinds by kind, "HTTP 502", ...). Unpicked is the time from
+// the kill to the killed node's last pick in the gateway's admin counters,
+// PicksAfterKill those picks; UnpickedKnown is false when the counters were
+// unavailable (UnpickedNote says why). P99Before is over [0, KillAt),
+// P99Event and MaxEvent over [KillAt, KillAt+Window), P99All the run.
 type Failover struct {
-	// Duration is the run's length and KillAt when a producer got kill -9.
-	Duration, KillAt time.Duration
-	// Killed is the killed producer's address.
-	Killed string
-	// Requests and Errors are what the client saw over the whole run.
-	Requests, Errors int64
-	// ErrorsAfterKill are the client's errors from KillAt on.
-	ErrorsAfterKill int64
-	// ErrorKinds counts the client's errors by kind ("HTTP 502", ...).
-	ErrorKinds map[string]int64
-	// Unpicked is the time from the kill to the killed node's last pick,
-	// from the gateway's admin counters; PicksAfterKill counts those
-	// picks. UnpickedKnown is false when the counters were unavailable
-	// (UnpickedNote says why).
-	Unpicked       time.Duration
-	PicksAfterKill int64
-	UnpickedKnown  bool
-	UnpickedNote   string
-	// P99Before is over [0, KillAt), P99Event over [KillAt, KillAt+Window),
-	// P99All over the run; MaxEvent is the worst latency in the window.
-	Window                      time.Duration
-	P99Before, P99Event, P99All time.Duration
-	MaxEvent                    time.Duration
-	NodesBefore, NodesAfter     map[string]int64
+	Duration, KillAt                  time.Duration
+	Killed                            string
+	Requests, Errors, ErrorsAfterKill int64
+	ErrorKinds                        map[string]int64
+	Unpicked                          time.Duration
+	PicksAfterKill                    int64
+	UnpickedKnown                     bool
+	UnpickedNote                      string
+	Window                            time.Duration
+	P99Before, P99Event, P99All       time.Duration
+	MaxEvent                          time.Duration
+	NodesBefore, NodesAfter           map[string]int64
 }
 
-// Propagation is stage 5's outcome for one selector.
+// Propagation is stage 5's outcome for one selector: Samples are the
+// per-repetition times from the deregistration to the node's last pick;
+// Censored counts repetitions that reached Limit with the node still picked.
 type Propagation struct {
-	Selector string
-	// Samples are the per-repetition times from the deregistration to the
-	// last pick of the node; Censored counts repetitions that hit the
-	// observation limit, Limit, with the node still being picked.
-	Samples  []time.Duration
-	Censored int
-	Limit    time.Duration
-	P50, P99 time.Duration
+	Selector        string
+	Samples         []time.Duration
+	Censored        int
+	Limit, P50, P99 time.Duration
 }
 
-// Stock is the "stock" stage's outcome: HTTP → RPC through go-micro's api
-// and microlb's gateway to stock go-micro v4.11.0 services (3 mucp nodes, 3
-// gRPC-server-plugin nodes), in alternated A/B pairs against the api.
+// Stock is stage 6's outcome: HTTP → RPC through go-micro's api (the base)
+// and microlb's gateway to stock go-micro v4.11.0 services (3 mucp, 3 gRPC
+// nodes) in A/B pairs; CPU of the serving process over each target's runs;
+// Paths checked to answer 200 through the gateway before measuring.
 type Stock struct {
-	// Targets are the A/B results; the api → stock mucp is the base.
 	Targets []Target
-	// CPU is the serving process's CPU over each target's measured runs.
-	CPU []CPUUse
-	// Paths are the request paths checked to answer 200 through the
-	// gateway before measuring.
-	Paths []string
+	CPU     []CPUUse
+	Paths   []string
 }
 
-// CPUUse is the CPU time one process spent over the measured runs of one
-// target, from /proc/<pid>/stat (utime + stime), and the requests it served
-// in them.
+// CPUUse is one process's CPU time (utime + stime from /proc/<pid>/stat)
+// over the measured runs of one target and the Requests it served in them;
+// PerRequest is CPU / Requests (0 when none), Note why CPU is unknown.
 type CPUUse struct {
 	Target, Process string
 	CPU             time.Duration
 	Requests        int64
-	// PerRequest is CPU / Requests (0 when nothing was served).
-	PerRequest time.Duration
-	// Note says why CPU is unknown, when it is.
-	Note string `json:",omitempty"`
+	PerRequest      time.Duration
+	Note            string `json:",omitempty"`
 }
 
-// TimeWait is the "timewait" stage's outcome: maximum load through the
-// gateway to one stock mucp node with net.ipv4.tcp_tw_reuse=0.
+// TimeWait is stage 7's outcome: wrk (Conns, Threads) for Duration through
+// the gateway to the stock mucp node Node with net.ipv4.tcp_tw_reuse=0
+// (TwReuse is the setting before, restored after); wrk's Requests, Non2xx,
+// SocketErrors, RPS and P99; the most TIME_WAIT sockets with the node's
+// port over Samples readings, one a second; and the node's resident memory
+// in bytes before and after the load (go-micro v4.11.0's server keeps
+// per-request state while a connection stays open when the request carries
+// a Timeout header, which connection reuse makes visible).
 type TimeWait struct {
-	// Duration is the load's length; Conns and Threads are wrk's.
-	Duration       time.Duration
-	Conns, Threads int
-	// Node is the stock node's address.
-	Node string
-	// TwReuse is the setting found before the stage, restored after it.
-	TwReuse string
-	// Requests is what wrk completed; Non2xx and SocketErrors its failures.
+	Duration                       time.Duration
+	Conns, Threads                 int
+	Node, TwReuse                  string
 	Requests, Non2xx, SocketErrors int64
 	RPS                            float64
 	P99                            time.Duration
-	// MaxTimeWait is the largest number of TIME_WAIT sockets with the
-	// node's port at either end, sampled every second (Samples times).
-	MaxTimeWait, Samples int
-	// NodeRSSBefore and NodeRSSAfter are the node's resident memory in
-	// bytes just before and after the load: go-micro v4.11.0's server
-	// keeps per-request state for as long as a connection stays open
-	// when the request carries a Timeout header (a defer inside
-	// ServeConn's loop), which connection reuse makes visible.
-	NodeRSSBefore, NodeRSSAfter int64
+	MaxTimeWait, Samples           int
+	NodeRSSBefore, NodeRSSAfter    int64
 }
 
 // Errors is every failed request.
 func (t *TimeWait) Errors() int64 { return t.Non2xx + t.SocketErrors }
 
-// Tail is the "tail" stage's outcome: open-loop load at a fixed rate
-// through each front door, (a) to 10 stock mucp nodes one of which is
-// stalled (SIGSTOP) again and again, and (b) to 3 nodes of unequal speed.
+// Tail is stage 8's outcome: open-loop load at Rate requests/s through each
+// front door (each request bounded by ClientTimeout from its scheduled
+// start), (a) Stalled: 10 stock mucp nodes, one stalled as Fault says, runs
+// of Duration and a no-fault baseline of BaseDuration; (b) Speeds: 3 nodes
+// of unequal speed (Unequal), runs of UnequalDuration.
 type Tail struct {
-	// Rate is the offered load in requests/s; ClientTimeout bounds each
-	// request from its scheduled start.
-	Rate          float64
-	ClientTimeout time.Duration
-	// Fault says what the stall was; Duration and BaseDuration are the
-	// lengths of a faulted run and of its baseline without the fault.
-	Fault                  string
+	Rate                   float64
+	ClientTimeout          time.Duration
+	Fault, Unequal         string
 	Duration, BaseDuration time.Duration
-	// Stalled are scenario (a)'s rows.
-	Stalled []TailRow
-	// Unequal describes scenario (b)'s nodes; UnequalDuration is a run's
-	// length; Speeds are its rows.
-	Unequal         string
-	UnequalDuration time.Duration
-	Speeds          []TailRow
+	UnequalDuration        time.Duration
+	Stalled, Speeds        []TailRow
 }
 
-// TailRow is one front door and configuration under one scenario.
+// TailRow is one front door and configuration under one scenario: Name is
+// "microlb api-gateway, <strategy>" or TailGoMicro, Strategy the gateway's
+// ("" for go-micro's api), Config the settings that differ from the
+// defaults, Default true when only strategy and timeout were set; Run the
+// measured run, Base the same without the fault (scenario a), Err why the
+// row has no numbers.
 type TailRow struct {
-	// Name is "microlb api-gateway, <strategy>" or TailGoMicro;
-	// Strategy the gateway's strategy ("" for go-micro's api); Config
-	// the settings that differ from the defaults; Default is true when
-	// the gateway ran with its default timeouts and retries (only
-	// strategy and timeout set).
 	Name, Strategy, Config string
 	Default                bool
-	// Run is the measured run; Base the same run without the fault
-	// (scenario a only).
-	Run  TailFigures
-	Base *TailFigures `json:",omitempty"`
-	// Err says why the row has no numbers.
-	Err string `json:",omitempty"`
+	Run                    TailFigures
+	Base                   *TailFigures `json:",omitempty"`
+	Err                    string       `json:",omitempty"`
 }
 
 // TailFigures are one open-loop run's figures; latencies count from each
-// request's scheduled start, and failed requests count at their failure.
+// request's scheduled start, failed requests at their failure. Late counts
+// requests the generator sent 10 ms or more after their scheduled time (its
+// own lag, in their latency), MaxLag the most any was.
 type TailFigures struct {
-	Requests, Failed int64
-	Success          float64
-	// Late counts requests the generator sent 10 ms or more after their
-	// scheduled time (its own lag, included in their latency); MaxLag is
-	// the most any was.
-	Late                int64
-	MaxLag              time.Duration
-	P50, P99, P999, Max time.Duration
-	Errors              map[string]int64 `json:",omitempty"`
+	Requests, Failed, Late int64
+	Success                float64
+	MaxLag                 time.Duration
+	P50, P99, P999, Max    time.Duration
+	Errors                 map[string]int64 `json:",omitempty"`
 }
 
 // JSON writes r as indented JSON, for tools and later comparisons. Ratios
