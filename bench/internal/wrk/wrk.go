@@ -4,6 +4,7 @@ package wrk
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -15,20 +16,15 @@ import (
 	"github.com/microlb/microlb/bench/internal/proc"
 )
 
-// Result is what one wrk run reports.
+// Result is what one wrk run reports: completed Requests in Duration, RPS
+// ("Requests/sec"), the --latency percentiles, socket errors (Connect, Read,
+// Write, Timeout) and Non2xx, the answers whose status was not 2xx or 3xx.
 type Result struct {
-	// Requests is the number of completed requests.
-	Requests int64
-	// Duration is the measured run time.
-	Duration time.Duration
-	// RPS is wrk's "Requests/sec".
-	RPS float64
-	// P50, P75, P90 and P99 come from wrk's --latency distribution.
-	P50, P75, P90, P99 time.Duration
-	// Connect, Read, Write and Timeout are wrk's socket errors.
-	Connect, Read, Write, Timeout int64
-	// Non2xx counts responses whose status was not 2xx or 3xx.
-	Non2xx int64
+	Requests                              int64
+	Duration                              time.Duration
+	RPS                                   float64
+	P50, P75, P90, P99                    time.Duration
+	Connect, Read, Write, Timeout, Non2xx int64
 }
 
 // Errors returns every failed request: socket errors plus non-2xx/3xx
@@ -43,52 +39,36 @@ func (r Result) Errors() int64 {
 func Parse(out string) (Result, error) {
 	var r Result
 	var haveRPS, haveP50, haveP99, haveTotal bool
+	percentiles := map[string]*time.Duration{"50%": &r.P50, "75%": &r.P75, "90%": &r.P90, "99%": &r.P99}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		f := strings.Fields(line)
+		var err error
 		switch {
 		case len(f) == 2 && strings.HasSuffix(f[0], "%"):
-			d, err := ParseDuration(f[1])
-			if err != nil {
-				return r, fmt.Errorf("wrk: latency line %q: %w", line, err)
+			var d time.Duration
+			if d, err = ParseDuration(f[1]); percentiles[f[0]] != nil {
+				*percentiles[f[0]] = d
 			}
-			switch f[0] {
-			case "50%":
-				r.P50, haveP50 = d, true
-			case "75%":
-				r.P75 = d
-			case "90%":
-				r.P90 = d
-			case "99%":
-				r.P99, haveP99 = d, true
-			}
+			haveP50, haveP99 = haveP50 || f[0] == "50%", haveP99 || f[0] == "99%"
 		case strings.HasPrefix(line, "Requests/sec:") && len(f) == 2:
-			v, err := strconv.ParseFloat(f[1], 64)
-			if err != nil {
-				return r, fmt.Errorf("wrk: %q: %w", line, err)
-			}
-			r.RPS, haveRPS = v, true
+			r.RPS, err = strconv.ParseFloat(f[1], 64)
+			haveRPS = true
 		case len(f) >= 4 && f[1] == "requests" && f[2] == "in":
-			n, err := strconv.ParseInt(f[0], 10, 64)
-			if err != nil {
-				return r, fmt.Errorf("wrk: %q: %w", line, err)
-			}
-			d, err := ParseDuration(strings.TrimSuffix(f[3], ","))
-			if err != nil {
-				return r, fmt.Errorf("wrk: %q: %w", line, err)
-			}
-			r.Requests, r.Duration, haveTotal = n, d, true
+			var err2 error
+			r.Requests, err = strconv.ParseInt(f[0], 10, 64)
+			r.Duration, err2 = ParseDuration(strings.TrimSuffix(f[3], ","))
+			err, haveTotal = errors.Join(err, err2), true
 		case strings.HasPrefix(line, "Socket errors:"):
 			if err := parseSocketErrors(strings.TrimPrefix(line, "Socket errors:"), &r); err != nil {
 				return r, err
 			}
 		case strings.HasPrefix(line, "Non-2xx or 3xx responses:") && len(f) == 5:
-			n, err := strconv.ParseInt(f[4], 10, 64)
-			if err != nil {
-				return r, fmt.Errorf("wrk: %q: %w", line, err)
-			}
-			r.Non2xx = n
+			r.Non2xx, err = strconv.ParseInt(f[4], 10, 64)
+		}
+		if err != nil {
+			return r, fmt.Errorf("wrk: %q: %w", line, err)
 		}
 	}
 	switch {
@@ -148,26 +128,18 @@ func ParseDuration(s string) (time.Duration, error) {
 	return 0, fmt.Errorf("bad wrk duration %q", s)
 }
 
-// Load describes one wrk run.
+// Load describes one wrk run: URL, -t Threads, -c Conns, -d Duration
+// (rounded up to whole seconds), an optional Lua Script (-s, e.g. from
+// PostScript), and --timeout, whole seconds (default 2 s).
 type Load struct {
-	// URL is the target.
-	URL string
-	// Threads and Conns are wrk's -t and -c.
-	Threads, Conns int
-	// Duration is wrk's -d, rounded up to whole seconds.
-	Duration time.Duration
-	// Script is an optional Lua script (-s), e.g. from PostScript.
-	Script string
-	// Timeout is wrk's per-request --timeout in whole seconds (default 2 s).
-	Timeout time.Duration
+	URL, Script       string
+	Threads, Conns    int
+	Duration, Timeout time.Duration
 }
 
 // Args returns wrk's command line for l, always with --latency.
 func (l Load) Args() []string {
-	secs := int((l.Duration + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
+	secs := max(1, int((l.Duration+time.Second-1)/time.Second))
 	to := int((l.Timeout + time.Second - 1) / time.Second)
 	if to < 1 {
 		to = 2
