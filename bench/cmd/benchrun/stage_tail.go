@@ -152,7 +152,7 @@ func (h *harness) tailRuns(base string, tm tailTiming, stalled *proc.Proc, a, b 
 
 // openLoop sends tailRate req/s of Greeter.Hello to url for d.
 func (h *harness) openLoop(url string, d time.Duration) report.TailFigures {
-	_, recs := load.RunOpen(h.ctx, load.OpenConfig{Method: "POST", URL: url, Body: rpcBody, ContentType: "application/json",
+	_, recs := load.RunOpen(h.ctx, load.Config{Method: "POST", URL: url, Body: rpcBody, ContentType: "application/json",
 		Rate: tailRate, Duration: d, Timeout: tailClientTO})
 	t := load.Summarise(recs, 0, math.MaxInt64)
 	return report.TailFigures{Requests: t.Requests, Failed: t.Failed, Success: t.Success, P50: t.P50, P99: t.P99, P999: t.P999,

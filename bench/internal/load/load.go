@@ -7,6 +7,7 @@
 package load
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,33 +24,30 @@ import (
 	"github.com/microlb/microlb/bench/internal/pairs"
 )
 
-// Config describes one run.
+// Config describes one run: the request (Method, URL, Body, ContentType),
+// Duration bounding the run and Timeout bounding one request. Run uses
+// Conns closed-loop workers; RunOpen sends Rate requests per second whatever
+// the answers do (so a slow server makes requests queue instead of slowing
+// the load down, a closed loop's coordinated omission), at most MaxInFlight
+// outstanding (0: 10 000): a request whose turn comes when that many are
+// outstanding is not sent and is recorded as failed ("dropped: too many in
+// flight").
 type Config struct {
-	// Method, URL, Body and ContentType make the request.
 	Method, URL, Body, ContentType string
-	// Conns is the number of concurrent closed-loop workers.
-	Conns int
-	// Duration bounds the run.
-	Duration time.Duration
-	// Timeout bounds one request.
-	Timeout time.Duration
+	Conns, MaxInFlight             int
+	Rate                           float64
+	Duration, Timeout              time.Duration
 }
 
-// Record is one request.
+// Record is one request: its Start since the run's start, its Latency to the
+// end of the answer's body, the HTTP Status (0 on a transport error), the
+// Node ("node_id") of a JSON answer, Err describing a failure ("HTTP 502",
+// or the transport error), and Lag, how late after Start an open-loop
+// request was sent.
 type Record struct {
-	// Start is when the request started, since the run's start.
-	Start time.Duration
-	// Latency is the time to the end of the response body.
-	Latency time.Duration
-	// Status is the HTTP status, 0 on a transport error.
-	Status int
-	// Node is the "node_id" of a JSON answer, when it has one.
-	Node string
-	// Err describes a failure: "HTTP 502", or the transport error.
-	Err string
-	// Lag is how late after Start an open-loop request was sent (0 in
-	// closed-loop runs).
-	Lag time.Duration
+	Start, Latency, Lag time.Duration
+	Status              int
+	Node, Err           string
 }
 
 // Failed reports whether the client saw an error: a transport error or a
@@ -57,11 +56,12 @@ func (r Record) Failed() bool { return r.Status/100 != 2 }
 
 // Run sends requests from cfg.Conns workers until cfg.Duration has passed or
 // ctx ends, and returns the run's start time and every request, ordered by
-// worker and then start.
+// worker and then start. A request in flight when the run ends completes
+// (within cfg.Timeout) instead of being counted as an error the harness
+// caused.
 func Run(ctx context.Context, cfg Config) (time.Time, []Record) {
-	tr := &http.Transport{MaxIdleConns: cfg.Conns, MaxIdleConnsPerHost: cfg.Conns, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr, Timeout: cfg.Timeout}
+	c, done := client(cfg.Conns, cfg.Timeout)
+	defer done()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	t0 := time.Now()
@@ -72,62 +72,53 @@ func Run(ctx context.Context, cfg Config) (time.Time, []Record) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				all[w] = append(all[w], one(c, cfg, t0))
+				start := time.Now()
+				r := send(context.Background(), c, cfg, start, false)
+				r.Start = start.Sub(t0)
+				all[w] = append(all[w], r)
 			}
 		}()
 	}
 	wg.Wait()
-	var out []Record
-	for _, rs := range all {
-		out = append(out, rs...)
-	}
-	return t0, out
+	return t0, slices.Concat(all...)
 }
 
-// one sends one request. It does not use the run's context, so a request in
-// flight when the run ends completes (within cfg.Timeout) instead of being
-// counted as an error the harness caused.
-func one(c *http.Client, cfg Config, t0 time.Time) Record {
-	start := time.Now()
-	r := send(context.Background(), c, cfg.Method, cfg.URL, cfg.ContentType, cfg.Body, start, false)
-	r.Start = start.Sub(t0)
-	return r
+// client returns an HTTP client keeping up to conns idle connections, and
+// the function that closes them.
+func client(conns int, timeout time.Duration) (*http.Client, func()) {
+	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute}
+	return &http.Client{Transport: tr, Timeout: timeout}, tr.CloseIdleConnections
 }
 
-// send sends one request and records its outcome, with its latency counted
+// send sends cfg's request and records its outcome, with its latency counted
 // from since: a transport error, a non-2xx status (with the answer's
 // go-micro error detail when detail is set), or the serving node.
-func send(ctx context.Context, c *http.Client, method, url, contentType, body string, since time.Time, detail bool) Record {
-	var r Record
-	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+func send(ctx context.Context, c *http.Client, cfg Config, since time.Time, detail bool) (r Record) {
+	req, err := http.NewRequestWithContext(ctx, cfg.Method, cfg.URL, strings.NewReader(cfg.Body))
 	if err != nil {
 		r.Err = err.Error()
 		return r
 	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+	if cfg.ContentType != "" {
+		req.Header.Set("Content-Type", cfg.ContentType)
 	}
 	answer, status, err := do(c, req)
 	r.Latency = time.Since(since)
+	var v struct {
+		NodeID string `json:"node_id"`
+		Detail string `json:"detail"`
+	}
+	json.Unmarshal(answer, &v)
 	switch {
 	case err != nil:
 		r.Err = shortErr(err)
 	case status/100 != 2:
 		r.Status, r.Err = status, "HTTP "+strconv.Itoa(status)
-		var e struct {
-			Detail string `json:"detail"`
-		}
-		if detail && json.Unmarshal(answer, &e) == nil && e.Detail != "" {
-			r.Err += ": " + trunc(e.Detail, 80)
+		if detail && v.Detail != "" {
+			r.Err += ": " + trunc(v.Detail, 80)
 		}
 	default:
-		r.Status = status
-		var v struct {
-			NodeID string `json:"node_id"`
-		}
-		if json.Unmarshal(answer, &v) == nil {
-			r.Node = v.NodeID
-		}
+		r.Status, r.Node = status, v.NodeID
 	}
 	return r
 }
@@ -157,40 +148,20 @@ func shortErr(err error) string {
 	return err.Error()
 }
 
-// OpenConfig describes one open-loop run: requests are sent at a fixed
-// rate whatever the answers do, so a slow server makes requests queue
-// instead of slowing the load down (a closed loop's coordinated omission).
-type OpenConfig struct {
-	// Method, URL, Body and ContentType make the request.
-	Method, URL, Body, ContentType string
-	// Rate is the requests per second, Duration the length of the schedule.
-	Rate     float64
-	Duration time.Duration
-	// Timeout bounds one request, from its scheduled start.
-	Timeout time.Duration
-	// MaxInFlight bounds the requests outstanding at once; a request
-	// whose turn comes when MaxInFlight are outstanding is not sent and
-	// is recorded as failed ("dropped: too many in flight"). 0: 10 000.
-	MaxInFlight int
-}
-
 // errDropped is the Record.Err of a request the generator could not send.
 const errDropped = "dropped: too many in flight"
 
 // RunOpen sends request i at cfg.Rate's i-th tick after the start, each on
 // its own goroutine, until cfg.Duration has passed or ctx ends, and returns
 // the run's start and every request in schedule order. A Record's Start is
-// the scheduled time and its Latency runs from there to the end of the
-// answer, so time a request waited behind a late sender counts. A non-2xx
-// answer's Err carries the go-micro error's detail, when it has one.
-func RunOpen(ctx context.Context, cfg OpenConfig) (time.Time, []Record) {
-	limit := cfg.MaxInFlight
-	if limit <= 0 {
-		limit = 10000
-	}
-	tr := &http.Transport{MaxIdleConns: limit, MaxIdleConnsPerHost: limit, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr}
+// the scheduled time and its Latency (bounded by cfg.Timeout) runs from
+// there to the end of the answer, so time a request waited behind a late
+// sender counts. A non-2xx answer's Err carries the go-micro error's
+// detail, when it has one.
+func RunOpen(ctx context.Context, cfg Config) (time.Time, []Record) {
+	limit := cmp.Or(cfg.MaxInFlight, 10000)
+	c, done := client(limit, 0)
+	defer done()
 	n := int(cfg.Rate * cfg.Duration.Seconds())
 	recs := make([]Record, n)
 	sem := make(chan struct{}, limit)
@@ -199,17 +170,16 @@ func RunOpen(ctx context.Context, cfg OpenConfig) (time.Time, []Record) {
 	sent := 0
 	for i := range n {
 		at := time.Duration(float64(i) / cfg.Rate * float64(time.Second))
-		if d := time.Until(t0.Add(at)); d > 0 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(d):
-			}
+		sched := t0.Add(at)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Until(sched)):
 		}
 		if ctx.Err() != nil {
 			break
 		}
 		sent++
-		lag := time.Since(t0.Add(at))
+		lag := time.Since(sched)
 		select {
 		case sem <- struct{}{}:
 		default:
@@ -220,23 +190,14 @@ func RunOpen(ctx context.Context, cfg OpenConfig) (time.Time, []Record) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			recs[i] = oneOpen(c, cfg, t0, at)
-			recs[i].Lag = lag
+			ctx, cancel := context.WithDeadline(context.Background(), sched.Add(cfg.Timeout))
+			defer cancel()
+			recs[i] = send(ctx, c, cfg, sched, true)
+			recs[i].Start, recs[i].Lag = at, lag
 		}()
 	}
 	wg.Wait()
 	return t0, recs[:sent]
-}
-
-// oneOpen sends the request scheduled at t0+at, bounded by cfg.Timeout from
-// then; its latency counts from then too.
-func oneOpen(c *http.Client, cfg OpenConfig, t0 time.Time, at time.Duration) Record {
-	sched := t0.Add(at)
-	ctx, cancel := context.WithDeadline(context.Background(), sched.Add(cfg.Timeout))
-	defer cancel()
-	r := send(ctx, c, cfg.Method, cfg.URL, cfg.ContentType, cfg.Body, sched, true)
-	r.Start = at
-	return r
 }
 
 // trunc shortens s to at most n bytes, marking a cut with "…".
@@ -252,22 +213,18 @@ func trunc(s string, n int) string {
 // busy machine, its own GC) adds its lag to the latencies it records.
 const LateThreshold = 10 * time.Millisecond
 
-// Summary describes a set of requests.
+// Summary describes a set of requests: Success is the share answered 2xx
+// (0..1); Late counts requests sent LateThreshold or more after their
+// scheduled time (open loop), MaxLag the most any was; the nearest-rank
+// percentiles are of every request's latency, failed ones included; Nodes
+// counts successful answers per serving node, ErrorKinds failures by
+// Record.Err.
 type Summary struct {
-	Requests, Failed int64
-	// Success is the share of requests answered 2xx, 0..1.
-	Success float64
-	// Late counts requests sent LateThreshold or more after their
-	// scheduled time (open loop); MaxLag is the most any was.
-	Late   int64
-	MaxLag time.Duration
-	// Nearest-rank percentiles of every request's latency, failed ones
-	// included.
-	P50, P99, P999, Max time.Duration
-	// Nodes counts successful answers per serving node.
-	Nodes map[string]int64
-	// ErrorKinds counts failures by Record.Err.
-	ErrorKinds map[string]int64
+	Requests, Failed, Late int64
+	Success                float64
+	MaxLag                 time.Duration
+	P50, P99, P999, Max    time.Duration
+	Nodes, ErrorKinds      map[string]int64
 }
 
 // Summarise returns the Summary of the records that ended in [from, to):

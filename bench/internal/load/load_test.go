@@ -116,7 +116,7 @@ func TestRunOpen(t *testing.T) {
 		w.Write([]byte(`{}`))
 	}))
 	defer srv.Close()
-	_, recs := RunOpen(context.Background(), OpenConfig{Method: "POST", URL: srv.URL, Body: `{}`, ContentType: "application/json",
+	_, recs := RunOpen(context.Background(), Config{Method: "POST", URL: srv.URL, Body: `{}`, ContentType: "application/json",
 		Rate: 200, Duration: 500 * time.Millisecond, Timeout: 10 * time.Second})
 	if len(recs) != 100 {
 		t.Fatalf("sent %d requests, want 100 (200/s for 0.5 s)", len(recs))
@@ -137,7 +137,7 @@ func TestRunOpenTimeout(t *testing.T) {
 	// counted from its scheduled start.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer srv.Close()
-	_, recs := RunOpen(context.Background(), OpenConfig{Method: "GET", URL: srv.URL, Rate: 100, Duration: 100 * time.Millisecond,
+	_, recs := RunOpen(context.Background(), Config{Method: "GET", URL: srv.URL, Rate: 100, Duration: 100 * time.Millisecond,
 		Timeout: 50 * time.Millisecond})
 	s := Summarise(recs, 0, math.MaxInt64)
 	if s.Requests != 10 || s.Failed != 10 || s.P50 < 50*time.Millisecond {
@@ -150,7 +150,7 @@ func TestRunOpenDrops(t *testing.T) {
 	// the third and later requests within the timeout are dropped.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer srv.Close()
-	_, recs := RunOpen(context.Background(), OpenConfig{Method: "GET", URL: srv.URL, Rate: 100, Duration: 50 * time.Millisecond,
+	_, recs := RunOpen(context.Background(), Config{Method: "GET", URL: srv.URL, Rate: 100, Duration: 50 * time.Millisecond,
 		Timeout: time.Second, MaxInFlight: 2})
 	s := Summarise(recs, 0, math.MaxInt64)
 	if s.Requests != 5 || s.Failed != 5 || s.ErrorKinds[errDropped] != 3 {
