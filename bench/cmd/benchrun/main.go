@@ -16,6 +16,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -328,22 +329,16 @@ func writeResults(o options, r *report.Results) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	write := func(ext string, fn func(io.Writer) error) error {
-		p := filepath.Join(o.out, o.base()+ext)
-		f, err := os.Create(p)
-		if err != nil {
+	for ext, write := range map[string]func(io.Writer, *report.Results) error{".md": report.Markdown, ".json": report.JSON} {
+		var b bytes.Buffer
+		if err := write(&b, r); err != nil {
 			return err
 		}
-		if err := fn(f); err != nil {
-			f.Close()
+		if err := os.WriteFile(filepath.Join(o.out, o.base()+ext), b.Bytes(), 0o644); err != nil {
 			return err
 		}
-		return f.Close()
 	}
-	if err := write(".md", func(w io.Writer) error { return report.Markdown(w, r) }); err != nil {
-		return err
-	}
-	return write(".json", func(w io.Writer) error { return report.JSON(w, r) })
+	return nil
 }
 
 // summary prints where the results went and the targets' verdicts.

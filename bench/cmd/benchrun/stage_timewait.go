@@ -149,17 +149,7 @@ func restorePending() {
 }
 
 // writeSysctl writes value to the /proc/sys file path.
-func writeSysctl(path, value string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString(value + "\n"); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
+func writeSysctl(path, value string) error { return os.WriteFile(path, []byte(value+"\n"), 0) }
 
 // countTimeWait returns the number of TCP sockets, IPv4 and IPv6, in
 // TIME_WAIT with port at either end.
@@ -197,10 +187,7 @@ func timeWaitOnPort(table []byte, port int) (int, error) {
 	sc.Scan() // header
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) < 4 {
-			continue
-		}
-		if f[3] != tcpTimeWait {
+		if len(f) < 4 || f[3] != tcpTimeWait {
 			continue
 		}
 		for _, a := range f[1:3] {

@@ -117,8 +117,8 @@ func firstError(out string) string {
 	return ""
 }
 
-// need returns the path of binary name, or a skip error saying why it is
-// missing.
+// need returns nil when every binary of names is available, or a skip
+// error saying why the first missing one is.
 func (h *harness) need(names ...string) error {
 	for _, name := range names {
 		if _, ok := h.bins[name]; !ok {
