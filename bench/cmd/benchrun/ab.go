@@ -270,14 +270,11 @@ func (h *harness) abCompare(base string, ts []abTarget, script string) ([]report
 
 // baseSummary is the base's own medians over all its runs.
 func baseSummary(runs []pairs.Sample) pairs.Ratio {
-	var rps, p50, p99 []float64
 	var errs int64
 	for _, s := range runs {
-		rps, p50, p99 = append(rps, s.RPS), append(p50, float64(s.P50)), append(p99, float64(s.P99))
 		errs += s.Errors
 	}
-	return pairs.Ratio{N: len(runs), RPS: 1, RPSMin: 1, RPSMax: 1, P50: 1, P99: 1, Errors: errs,
-		Other: pairs.Sample{RPS: pairs.Median(rps), P50: time.Duration(pairs.Median(p50)), P99: time.Duration(pairs.Median(p99))}}
+	return pairs.Ratio{N: len(runs), RPS: 1, RPSMin: 1, RPSMax: 1, P50: 1, P99: 1, Errors: errs, Other: pairs.MedianSample(runs)}
 }
 
 // cpuMeter adds up one process's CPU time and the requests it served over

@@ -13,14 +13,12 @@ import (
 	"github.com/microlb/microlb/bench/internal/pairs"
 )
 
-// Run is one benchmark result line.
+// Run is one benchmark result line: Name without the -GOMAXPROCS suffix,
+// Iters (b.N), ns/op, B/op and allocs/op (the last two NaN without
+// -benchmem).
 type Run struct {
-	// Name is the benchmark's name without the -GOMAXPROCS suffix.
-	Name string
-	// Iters is b.N.
-	Iters int64
-	// NsOp, BytesOp and AllocsOp are ns/op, B/op and allocs/op; the
-	// latter two are NaN without -benchmem.
+	Name                    string
+	Iters                   int64
 	NsOp, BytesOp, AllocsOp float64
 }
 
@@ -52,26 +50,21 @@ func Parse(out string) ([]Run, error) {
 
 // trimProcs removes the "-N" GOMAXPROCS suffix of a benchmark name.
 func trimProcs(name string) string {
-	i := strings.LastIndexByte(name, '-')
-	if i < 0 {
-		return name
+	if i := strings.LastIndexByte(name, '-'); i >= 0 {
+		if _, err := strconv.Atoi(name[i+1:]); err == nil {
+			return name[:i]
+		}
 	}
-	if _, err := strconv.Atoi(name[i+1:]); err != nil {
-		return name
-	}
-	return name[:i]
+	return name
 }
 
-// Stat is the summary of one benchmark over its runs.
+// Stat is the summary of one benchmark over its N runs: median ns/op,
+// allocs/op and B/op; Spread is the largest deviation of a run's ns/op from
+// the median, as a fraction of it (benchstat's "± x%").
 type Stat struct {
-	Name string
-	// N is the number of runs.
-	N int
-	// NsOp is the median ns/op; Spread is the largest deviation of a run
-	// from it, as a fraction of it (benchstat's "± x%").
-	NsOp, Spread float64
-	// AllocsOp and BytesOp are medians.
-	AllocsOp, BytesOp float64
+	Name                            string
+	N                               int
+	NsOp, Spread, AllocsOp, BytesOp float64
 }
 
 // Summarise groups runs by name, in order of first appearance.
@@ -95,14 +88,13 @@ func Summarise(runs []Run) []Stat {
 // selector.BenchmarkSelect.
 const Baseline = "gomicro-default"
 
-// SelectRow is one strategy at one node count, against the baseline.
+// SelectRow is one strategy at one node count; Speedup is the baseline's
+// ns/op divided by this row's (NaN without a baseline at this node count).
 type SelectRow struct {
 	Strategy string
 	Nodes    int
 	Stat     Stat
-	// Speedup is the baseline's ns/op divided by this row's (NaN when
-	// the baseline is missing at this node count).
-	Speedup float64
+	Speedup  float64
 }
 
 // SelectRows turns BenchmarkSelect/<strategy>/<nodes> stats into rows with

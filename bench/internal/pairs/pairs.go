@@ -11,13 +11,11 @@ import (
 	"time"
 )
 
-// Slot is one A/B pair of the schedule.
+// Slot is one A/B pair of the schedule: repetition Rep (from 0), the target
+// Other compared with the base, and whether the base runs first.
 type Slot struct {
-	// Rep is the repetition, from 0.
-	Rep int
-	// Other is the target compared with the base in this pair.
-	Other string
-	// BaseFirst tells whether the base runs before Other.
+	Rep       int
+	Other     string
 	BaseFirst bool
 }
 
@@ -53,19 +51,16 @@ type Pair struct {
 
 // Ratio summarises one target against the base over its pairs. A ratio is
 // NaN when no pair had a non-zero denominator.
+// RPS is the median over the N pairs of Other.RPS / Base.RPS (RPSMin and
+// RPSMax the extremes), P50 and P99 the medians of the latency ratios; Other
+// and Base are medians of the absolute values, Errors the target's errors
+// over all its runs.
 type Ratio struct {
-	Target string
-	// N is the number of pairs.
-	N int
-	// RPS is the median over pairs of Other.RPS / Base.RPS; RPSMin and
-	// RPSMax are the extremes.
-	RPS, RPSMin, RPSMax float64
-	// P50 and P99 are medians over pairs of the latency ratios.
-	P50, P99 float64
-	// Other and Base are medians of the absolute values in those pairs.
-	Other, Base Sample
-	// Errors is the sum of the target's errors over all its runs.
-	Errors int64
+	Target                        string
+	N                             int
+	RPS, RPSMin, RPSMax, P50, P99 float64
+	Other, Base                   Sample
+	Errors                        int64
 }
 
 // Ratios reduces pairs to one Ratio per target, in order of first
@@ -102,14 +97,12 @@ func Group[T any](xs []T, key func(T) string) iter.Seq2[string, []T] {
 func ratio(target string, ps []Pair) Ratio {
 	r := Ratio{Target: target, N: len(ps)}
 	var rps, p50, p99 []float64
-	var orps, brps, o50, b50, o99, b99 []float64
+	var others, bases []Sample
 	for _, p := range ps {
 		rps = appendRatio(rps, p.Other.RPS, p.Base.RPS)
 		p50 = appendRatio(p50, float64(p.Other.P50), float64(p.Base.P50))
 		p99 = appendRatio(p99, float64(p.Other.P99), float64(p.Base.P99))
-		orps, brps = append(orps, p.Other.RPS), append(brps, p.Base.RPS)
-		o50, b50 = append(o50, float64(p.Other.P50)), append(b50, float64(p.Base.P50))
-		o99, b99 = append(o99, float64(p.Other.P99)), append(b99, float64(p.Base.P99))
+		others, bases = append(others, p.Other), append(bases, p.Base)
 		r.Errors += p.Other.Errors
 	}
 	r.RPS, r.P50, r.P99 = Median(rps), Median(p50), Median(p99)
@@ -117,9 +110,17 @@ func ratio(target string, ps []Pair) Ratio {
 	if len(rps) > 0 {
 		r.RPSMin, r.RPSMax = slices.Min(rps), slices.Max(rps)
 	}
-	r.Other = Sample{RPS: Median(orps), P50: time.Duration(Median(o50)), P99: time.Duration(Median(o99))}
-	r.Base = Sample{RPS: Median(brps), P50: time.Duration(Median(b50)), P99: time.Duration(Median(b99))}
+	r.Other, r.Base = MedianSample(others), MedianSample(bases)
 	return r
+}
+
+// MedianSample is the medians of ss's requests/s, p50 and p99 (Errors 0).
+func MedianSample(ss []Sample) Sample {
+	var rps, p50, p99 []float64
+	for _, s := range ss {
+		rps, p50, p99 = append(rps, s.RPS), append(p50, float64(s.P50)), append(p99, float64(s.P99))
+	}
+	return Sample{RPS: Median(rps), P50: time.Duration(Median(p50)), P99: time.Duration(Median(p99))}
 }
 
 func appendRatio(xs []float64, num, den float64) []float64 {
