@@ -6,6 +6,7 @@ package proc
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,18 +29,14 @@ const EnvMarker = "MICROLB_BENCH_RUN"
 // stopGrace is how long Stop waits after SIGTERM before SIGKILL.
 const stopGrace = 5 * time.Second
 
-// Spec describes one child process.
+// Spec describes one child process: Name labels it in logs (its output goes
+// to <dir>/<Name>.log), Bin and Args are the command line, Env is added to
+// the benchmark's own environment, and Dir is the working directory
+// (default: the Group's log directory, so that every child of a run can be
+// told by its working directory).
 type Spec struct {
-	// Name labels the process in logs; its output goes to <dir>/<Name>.log.
-	Name string
-	// Bin and Args are the command line.
-	Bin  string
-	Args []string
-	// Env is added to the benchmark's own environment.
-	Env []string
-	// Dir is the working directory (default: the Group's log directory,
-	// so that every child of a run can be told by its working directory).
-	Dir string
+	Name, Bin, Dir string
+	Args, Env      []string
 }
 
 // Group owns every child process of a run.
@@ -58,15 +55,12 @@ func NewGroup(logDir, pgidFile string) *Group {
 	return &Group{logDir: logDir, pgidFile: pgidFile, names: map[string]int{}}
 }
 
-// Proc is one started child process.
+// Proc is one started child process: Name is its unique label within its
+// Group, LogPath receives its stderr (and stdout unless captured).
 type Proc struct {
-	// Name is the unique label of the process within its Group.
-	Name string
-	// LogPath receives the process's stderr (and stdout unless captured).
-	LogPath string
-
-	cmd  *exec.Cmd
-	done chan struct{}
+	Name, LogPath string
+	cmd           *exec.Cmd
+	done          chan struct{}
 }
 
 // Start starts s in a new process group. The child gets SIGKILL if the
@@ -75,13 +69,12 @@ func (g *Group) Start(s Spec) (*Proc, error) { return g.start(s, nil) }
 
 func (g *Group) start(s Spec, stdout io.Writer) (*Proc, error) {
 	g.mu.Lock()
-	n := g.names[s.Name]
-	g.names[s.Name] = n + 1
-	g.mu.Unlock()
+	g.names[s.Name]++
 	name := s.Name
-	if n > 0 {
-		name += "-" + strconv.Itoa(n+1)
+	if n := g.names[s.Name]; n > 1 {
+		name += "-" + strconv.Itoa(n)
 	}
+	g.mu.Unlock()
 	logPath := filepath.Join(g.logDir, name+".log")
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -94,10 +87,7 @@ func (g *Group) start(s Spec, stdout io.Writer) (*Proc, error) {
 		cmd.Dir = g.logDir
 	}
 	cmd.Env = append(append(os.Environ(), EnvMarker+"="+g.logDir), s.Env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if stdout != nil {
-		cmd.Stdout = stdout
-	}
+	cmd.Stdout, cmd.Stderr = cmp.Or[io.Writer](stdout, f), f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)

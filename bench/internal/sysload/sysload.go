@@ -159,27 +159,22 @@ func tv(t syscall.Timeval) time.Duration {
 	return time.Duration(t.Sec)*time.Second + time.Duration(t.Usec)*time.Microsecond
 }
 
-// Load is how busy the machine was over an interval.
+// Load is how busy the machine was over an interval of length Wall: Busy is
+// its CPU use as a fraction of all its cores, Ours the part of Busy used by
+// the benchmark's own processes, Others the rest (other users of the
+// machine); LoadAvg is the 1-minute load average at the start and end.
 type Load struct {
-	// Wall is the interval's length.
-	Wall time.Duration
-	// Busy is the machine's CPU use as a fraction of all its cores.
-	Busy float64
-	// Ours is the part of Busy used by the benchmark's own processes.
-	Ours float64
-	// Others is Busy minus Ours: other users of the machine.
-	Others float64
-	// LoadAvg is the 1-minute load average at the start and end.
-	LoadAvg [2]float64
+	Wall               time.Duration
+	Busy, Ours, Others float64
+	LoadAvg            [2]float64
 }
 
 // Meter measures one interval.
 type Meter struct {
-	pgids       func() map[int]bool
-	t0          time.Time
-	busy0, tot0 time.Duration
-	own0        time.Duration
-	load0       float64
+	pgids             func() map[int]bool
+	t0                time.Time
+	busy0, tot0, own0 time.Duration
+	load0             float64
 }
 
 // Start begins measuring; pgids returns the benchmark's live process groups.
