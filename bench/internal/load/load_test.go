@@ -132,29 +132,31 @@ func TestRunOpen(t *testing.T) {
 	}
 }
 
-func TestRunOpenTimeout(t *testing.T) {
+func TestRunOpenNoAnswer(t *testing.T) {
 	// A server that never answers: every request fails at its timeout,
-	// counted from its scheduled start.
+	// counted from its scheduled start; with at most 2 in flight, the
+	// third and later requests within the timeout are dropped.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer srv.Close()
-	_, recs := RunOpen(context.Background(), Config{Method: "GET", URL: srv.URL, Rate: 100, Duration: 100 * time.Millisecond,
-		Timeout: 50 * time.Millisecond})
-	s := Summarise(recs, 0, math.MaxInt64)
-	if s.Requests != 10 || s.Failed != 10 || s.P50 < 50*time.Millisecond {
-		t.Fatalf("summary = %+v, want 10 requests, all failed, none under 50 ms", s)
+	tests := []struct {
+		name                    string
+		duration, timeout       time.Duration
+		maxInFlight             int
+		wantFailed, wantDropped int64
+		wantMinP50              time.Duration
+	}{
+		{name: "timeout", duration: 100 * time.Millisecond, timeout: 50 * time.Millisecond, wantFailed: 10, wantMinP50: 50 * time.Millisecond},
+		{name: "drops", duration: 50 * time.Millisecond, timeout: time.Second, maxInFlight: 2, wantFailed: 5, wantDropped: 3},
 	}
-}
-
-func TestRunOpenDrops(t *testing.T) {
-	// A server that never answers in time, with at most 2 in flight:
-	// the third and later requests within the timeout are dropped.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
-	defer srv.Close()
-	_, recs := RunOpen(context.Background(), Config{Method: "GET", URL: srv.URL, Rate: 100, Duration: 50 * time.Millisecond,
-		Timeout: time.Second, MaxInFlight: 2})
-	s := Summarise(recs, 0, math.MaxInt64)
-	if s.Requests != 5 || s.Failed != 5 || s.ErrorKinds[errDropped] != 3 {
-		t.Fatalf("summary = %+v, want 5 requests, 5 failed, 3 dropped", s)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, recs := RunOpen(context.Background(), Config{Method: "GET", URL: srv.URL, Rate: 100, Duration: tt.duration,
+				Timeout: tt.timeout, MaxInFlight: tt.maxInFlight})
+			s := Summarise(recs, 0, math.MaxInt64)
+			if s.Requests != tt.wantFailed || s.Failed != tt.wantFailed || s.ErrorKinds[errDropped] != tt.wantDropped || s.P50 < tt.wantMinP50 {
+				t.Fatalf("summary = %+v, want %d requests, all failed, %d dropped, p50 ≥ %v", s, tt.wantFailed, tt.wantDropped, tt.wantMinP50)
+			}
+		})
 	}
 }
 
