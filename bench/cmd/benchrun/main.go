@@ -1,18 +1,10 @@
 // Command benchrun is microlb's benchmark harness: it builds what it needs,
 // starts Consul, the backends, the producers, the peers (nginx, HAProxy,
-// Caddy), go-micro's api and microlb's gateway on loopback, drives load with
-// wrk, and writes bench/results/latest.{md,json}. scripts/bench.sh
-// installs the tools and runs it; `make bench` and `make bench-smoke` call
-// that script.
-//
-// Stages: 1 selector micro-benchmarks, 2 HTTP proxy route, 3 HTTP → RPC
-// route, 4 failover under load, 5 registry propagation, 6 HTTP → RPC to
-// stock go-micro services (mucp and gRPC), 7 no port exhaustion with
-// net.ipv4.tcp_tw_reuse=0 (skipped unless that can be set), 8 tail latency
-// under open-loop load. A stage whose inputs
-// do not exist yet (the gateway or producer do not build) is reported as
-// skipped; a stage whose inputs exist but that produces no numbers is
-// failed, and makes benchrun exit 1.
+// Caddy), go-micro's api and microlb's gateway on loopback, runs the stages
+// (listed in stages; bench/README.md says what each measures) and writes
+// bench/results/latest.{md,json}. A stage whose inputs do not build is
+// skipped; one that produces no numbers fails, and makes benchrun exit 1.
+// scripts/bench.sh installs the tools and runs it.
 package main
 
 import (

@@ -133,20 +133,10 @@ func parseFlags(args []string) options {
 
 func (o options) wants(stage int) bool { return slices.Contains(o.stages, stage) }
 
-func (o options) mode() string {
-	if o.smoke {
-		return "smoke"
-	}
-	return "full"
-}
-
-// base is the results files' name without extension.
-func (o options) base() string {
-	if o.smoke {
-		return "smoke"
-	}
-	return "latest"
-}
+// mode is the run's mode for the results; base the results files' name
+// without extension.
+func (o options) mode() string { return map[bool]string{true: "smoke", false: "full"}[o.smoke] }
+func (o options) base() string { return map[bool]string{true: "smoke", false: "latest"}[o.smoke] }
 
 func (o options) settings() report.Settings {
 	return report.Settings{Duration: o.duration, Warmup: o.warmup, Reps: o.reps, Conns: o.conns,
