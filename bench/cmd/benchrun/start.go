@@ -254,6 +254,9 @@ func (h *harness) startBackends() ([]string, error) {
 	return addrs, err
 }
 
+// peerTemplates are the peers' configuration templates in bench/peers.
+var peerTemplates = map[string]string{"nginx": "nginx.conf.tmpl", "haproxy": "haproxy.cfg.tmpl", "caddy": "Caddyfile.tmpl"}
+
 // proxyReady checks that GET url answers with a backend's body.
 func proxyReady(url string) func() error {
 	return func() error {
@@ -278,19 +281,16 @@ func (h *harness) startPeer(name string, backends []string) (string, error) {
 		return "", err
 	}
 	p := peers.Params{Listen: addrs[0], Backends: backends, Workers: h.o.workers, Dir: dir, Root: os.Geteuid() == 0}
-	tmpl := map[string]string{"nginx": "nginx.conf.tmpl", "haproxy": "haproxy.cfg.tmpl", "caddy": "Caddyfile.tmpl"}[name]
-	conf, err := peers.Write(tmpl, p)
+	conf, err := peers.Write(peerTemplates[name], p)
 	if err != nil {
 		return "", err
 	}
-	spec := proc.Spec{Name: name, Dir: dir}
-	switch name {
-	case "nginx":
-		spec.Bin, spec.Args = h.o.nginx, []string{"-e", filepath.Join(dir, "nginx-error.log"), "-p", dir, "-c", conf}
-	case "haproxy":
-		spec.Bin, spec.Args = h.o.haproxy, []string{"-db", "-f", conf}
-	case "caddy":
-		spec.Bin, spec.Args = h.o.caddy, []string{"run", "--config", conf, "--adapter", "caddyfile"}
+	spec := proc.Spec{Name: name, Dir: dir, Bin: h.bins[name], Args: map[string][]string{
+		"nginx":   {"-e", filepath.Join(dir, "nginx-error.log"), "-p", dir, "-c", conf},
+		"haproxy": {"-db", "-f", conf},
+		"caddy":   {"run", "--config", conf, "--adapter", "caddyfile"},
+	}[name]}
+	if name == "caddy" {
 		spec.Env = []string{h.o.gomaxprocs(), "HOME=" + dir, "XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}
 	}
 	pr, err := h.g.Start(spec)
