@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,7 +79,11 @@ func Run(ctx context.Context, cfg Config) (time.Time, []Record) {
 		}()
 	}
 	wg.Wait()
-	return t0, slices.Concat(all...)
+	var out []Record
+	for _, rs := range all {
+		out = append(out, rs...)
+	}
+	return t0, out
 }
 
 // client returns an HTTP client keeping up to conns idle connections, and
