@@ -4,12 +4,11 @@
 // client and selector. A request to /greeter/Greeter/Hello calls
 // Greeter.Hello on service greeter, as it does through microlb's gateway.
 //
-// By default the handler is served by a plain net/http server with no access
-// log, because the fairness rules of the benchmark switch access logs off for
+// The handler is served by a plain net/http server with no access log,
+// because the fairness rules of the benchmark switch access logs off for
 // every target; go-micro's api/server/http always writes a combined access
-// log to stdout. --gomicro_server uses that server anyway (stdout should then
-// go to /dev/null). Logs, go-micro's included, go to stderr through slog,
-// at error level only.
+// log to stdout. Logs, go-micro's included, go to stderr through slog, at
+// error level only.
 package main
 
 import (
@@ -28,7 +27,6 @@ import (
 	"go-micro.dev/v4/api/resolver/vpath"
 	"go-micro.dev/v4/api/router"
 	regrouter "go-micro.dev/v4/api/router/registry"
-	apihttp "go-micro.dev/v4/api/server/http"
 	"go-micro.dev/v4/client"
 	"go-micro.dev/v4/registry"
 	"go-micro.dev/v4/selector"
@@ -39,14 +37,9 @@ import (
 func main() {
 	addr := flag.String("address", "127.0.0.1:8080", "listen address")
 	regAddr := flag.String("registry_address", "127.0.0.1:8500", "Consul HTTP address")
-	gomicroServer := flag.Bool("gomicro_server", false, "serve with go-micro's api/server/http (always logs every request)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	slogmicro.SetDefault(log)
-	fatal := func(err error) {
-		log.Error("serving", "err", err)
-		os.Exit(1)
-	}
 
 	reg := consul.NewRegistry(registry.Addrs(*regAddr))
 	cli := client.NewClient(
@@ -65,20 +58,11 @@ func main() {
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
-	if *gomicroServer {
-		srv := apihttp.NewServer(*addr)
-		srv.Handle("/", h)
-		if err := srv.Start(); err != nil {
-			fatal(err)
-		}
-		<-stop
-		srv.Stop()
-		return
-	}
 	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.ListenAndServe(); err != http.ErrServerClosed {
-			fatal(err)
+			log.Error("serving", "err", err)
+			os.Exit(1)
 		}
 	}()
 	<-stop

@@ -18,26 +18,18 @@ var files embed.FS
 
 var tmpl = template.Must(template.New("").Funcs(template.FuncMap{"join": strings.Join}).ParseFS(files, "*.tmpl"))
 
-// Params fill a template.
+// Params fill a template: the peer's Listen host:port, the gateway's Admin
+// host:port, the upstream Backends, the Workers budget (processes, threads
+// or GOMAXPROCS), the peer's private Dir (pid, temp files, error log), the
+// Consul Registry address and the backends' Service name; Strategy
+// (default roundrobin), Timeout and Extra (YAML lines under defaults) tune
+// the gateway's RPC route; Root is true when running as root (nginx then
+// keeps its workers as root, so they can use Dir).
 type Params struct {
-	// Listen is the peer's host:port.
-	Listen string
-	// Admin is the gateway's admin host:port.
-	Admin string
-	// Backends are the upstream host:port addresses.
-	Backends []string
-	// Workers is the worker process, thread or GOMAXPROCS budget.
-	Workers int
-	// Dir is the peer's private directory (pid, temp files, error log).
-	Dir string
-	// Registry is the Consul HTTP address, Service the backends' name.
-	Registry, Service string
-	// Strategy, Timeout and Extra (YAML lines under defaults) tune the
-	// gateway's RPC route; Strategy defaults to roundrobin.
-	Strategy, Timeout, Extra string
-	// Root is true when running as root (nginx then keeps its workers
-	// as root, so they can use Dir).
-	Root bool
+	Listen, Admin, Dir, Registry, Service, Strategy, Timeout, Extra string
+	Backends                                                        []string
+	Workers                                                         int
+	Root                                                            bool
 }
 
 // ListenHost is the host part of Listen.
