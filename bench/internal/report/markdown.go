@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/microlb/microlb/bench/internal/gobench"
 	"github.com/microlb/microlb/bench/internal/sysload"
 )
 
@@ -48,6 +49,14 @@ func (b *md) table(cols []string, rows ...[]string) {
 	for _, r := range rows {
 		b.f("%s\n", row(r))
 	}
+}
+
+// rowsOf is one table row per x.
+func rowsOf[T any](xs []T, row func(T) []string) (rows [][]string) {
+	for _, x := range xs {
+		rows = append(rows, row(x))
+	}
+	return rows
 }
 
 func row(cells []string) string {
@@ -99,14 +108,9 @@ func Markdown(w io.Writer, r *Results) error {
 	}
 
 	b.f("\n## Targets\n\n")
-	rows = nil
-	for _, g := range Goals(r) {
-		if !g.Known {
-			g.Measured = "—"
-		}
-		rows = append(rows, []string{g.What, g.Target, g.Measured, verdict(g.Known, g.Met)})
-	}
-	b.table([]string{"what", "target", "measured", ""}, rows...)
+	b.table([]string{"what", "target", "measured", ""}, rowsOf(Goals(r), func(g Goal) []string {
+		return []string{g.What, g.Target, map[bool]string{true: g.Measured, false: "—"}[g.Known], verdict(g.Known, g.Met)}
+	})...)
 	b.f("\n%s", meaningNote)
 
 	for _, st := range r.Stages {
@@ -133,12 +137,10 @@ func (b *md) selector(r *Results) {
 	if len(r.Selector) == 0 {
 		return
 	}
-	var rows [][]string
-	for _, s := range r.Selector {
-		rows = append(rows, []string{fmt.Sprint(s.Nodes), s.Strategy, fmt.Sprintf("%.1f", s.Stat.NsOp), fmt.Sprintf("%.0f%%", s.Stat.Spread*100),
-			num(s.Stat.BytesOp), num(s.Stat.AllocsOp), ratio(s.Speedup)})
-	}
-	b.table([]string{"nodes", "strategy", "ns/op", "±", "B/op", "allocs/op", "speed-up vs go-micro default"}, rows...)
+	b.table([]string{"nodes", "strategy", "ns/op", "±", "B/op", "allocs/op", "speed-up vs go-micro default"}, rowsOf(r.Selector, func(s gobench.SelectRow) []string {
+		return []string{fmt.Sprint(s.Nodes), s.Strategy, fmt.Sprintf("%.1f", s.Stat.NsOp), fmt.Sprintf("%.0f%%", s.Stat.Spread*100),
+			num(s.Stat.BytesOp), num(s.Stat.AllocsOp), ratio(s.Speedup)}
+	})...)
 	b.f("\n")
 }
 
@@ -146,20 +148,17 @@ func (b *md) targets(ts []Target, base string) {
 	if len(ts) == 0 {
 		return
 	}
-	var rows [][]string
-	for _, t := range ts {
+	b.table([]string{"target", "req/s", "p50", "p99", "errors", "req/s ÷ " + base + " (median, min–max)", "p99 ÷ " + base, "pairs"}, rowsOf(ts, func(t Target) []string {
 		o, q := t.Ratio.Other, t.Ratio
 		switch {
 		case t.Status != StatusOK:
-			rows = append(rows, []string{t.Name, t.Status + ": " + t.Reason, "", "", "", "", "", ""})
+			return []string{t.Name, t.Status + ": " + t.Reason, "", "", "", "", "", ""}
 		case t.Base:
-			rows = append(rows, []string{t.Name, num(o.RPS), dur(o.P50), dur(o.P99), fmt.Sprint(q.Errors), "1 (base)", "1 (base)", fmt.Sprint(q.N)})
-		default:
-			rows = append(rows, []string{t.Name, num(o.RPS), dur(o.P50), dur(o.P99), fmt.Sprint(q.Errors),
-				fmt.Sprintf("%s (%s–%s)", ratio(q.RPS), ratio(q.RPSMin), ratio(q.RPSMax)), ratio(q.P99), fmt.Sprint(q.N)})
+			return []string{t.Name, num(o.RPS), dur(o.P50), dur(o.P99), fmt.Sprint(q.Errors), "1 (base)", "1 (base)", fmt.Sprint(q.N)}
 		}
-	}
-	b.table([]string{"target", "req/s", "p50", "p99", "errors", "req/s ÷ " + base + " (median, min–max)", "p99 ÷ " + base, "pairs"}, rows...)
+		return []string{t.Name, num(o.RPS), dur(o.P50), dur(o.P99), fmt.Sprint(q.Errors),
+			fmt.Sprintf("%s (%s–%s)", ratio(q.RPS), ratio(q.RPSMin), ratio(q.RPSMax)), ratio(q.P99), fmt.Sprint(q.N)}
+	})...)
 	b.f("\nAbsolute columns are medians over all runs of the target; ratios are medians of the ratios taken within each back-to-back pair.\n\n")
 }
 
@@ -188,12 +187,10 @@ func (b *md) propagation(r *Results) {
 	if len(r.Propagation) == 0 {
 		return
 	}
-	var rows [][]string
-	for _, p := range r.Propagation {
-		rows = append(rows, []string{p.Selector, fmt.Sprint(len(p.Samples)), dur(p.P50), dur(p.P99), dur(slices.Max(append([]time.Duration{0}, p.Samples...))),
-			fmt.Sprintf("%d (limit %v)", p.Censored, p.Limit)})
-	}
-	b.table([]string{"selector", "repetitions", "p50", "p99", "max", "still picked at the limit"}, rows...)
+	b.table([]string{"selector", "repetitions", "p50", "p99", "max", "still picked at the limit"}, rowsOf(r.Propagation, func(p Propagation) []string {
+		return []string{p.Selector, fmt.Sprint(len(p.Samples)), dur(p.P50), dur(p.P99), dur(slices.Max(append([]time.Duration{0}, p.Samples...))),
+			fmt.Sprintf("%d (limit %v)", p.Censored, p.Limit)}
+	})...)
 	b.f("\np99 is nearest-rank: with 20 repetitions it is the slowest one.\n\n")
 }
 
@@ -204,19 +201,16 @@ func (b *md) stock(r *Results) {
 	}
 	b.targets(s.Targets, NameGoMicroStock)
 	if len(s.CPU) > 0 {
-		var rows [][]string
-		for _, c := range s.CPU {
+		b.table([]string{"target", "process", "CPU over its measured runs", "requests", "CPU per request"}, rowsOf(s.CPU, func(c CPUUse) []string {
 			if c.Note != "" {
-				rows = append(rows, []string{c.Target, c.Process, "unknown: " + c.Note, "", ""})
-				continue
+				return []string{c.Target, c.Process, "unknown: " + c.Note, "", ""}
 			}
 			perReq := "n/a"
 			if c.PerRequest > 0 {
 				perReq = fmt.Sprintf("%.1f µs", float64(c.PerRequest)/float64(time.Microsecond))
 			}
-			rows = append(rows, []string{c.Target, c.Process, fmt.Sprintf("%.2f s", c.CPU.Seconds()), fmt.Sprint(c.Requests), perReq})
-		}
-		b.table([]string{"target", "process", "CPU over its measured runs", "requests", "CPU per request"}, rows...)
+			return []string{c.Target, c.Process, fmt.Sprintf("%.2f s", c.CPU.Seconds()), fmt.Sprint(c.Requests), perReq}
+		})...)
 		b.f("\n")
 	}
 	b.f("The services are unmodified go-micro v4.11.0 (`bench/stocknode`, no Micro-Id fix): 3 mucp nodes and 3 gRPC-server-plugin nodes in Consul; "+
