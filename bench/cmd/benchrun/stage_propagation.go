@@ -110,15 +110,12 @@ func register(r registry.Registry, n *registry.Node) error {
 
 // pickOnce picks one node of propService and returns its id, or "".
 func pickOnce(s selector.Selector) string {
-	next, err := s.Select(propService)
-	if err != nil {
-		return ""
+	if next, err := s.Select(propService); err == nil {
+		if n, err := next(); err == nil {
+			return n.Id
+		}
 	}
-	n, err := next()
-	if err != nil {
-		return ""
-	}
-	return n.Id
+	return ""
 }
 
 // namedSelector is one selector under test.

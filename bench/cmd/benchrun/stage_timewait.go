@@ -32,10 +32,7 @@ const timeWaitService = "twgreeter"
 
 // Length of the timewait stage's load: issue 10's 120 s, a few seconds in
 // --smoke runs.
-const (
-	timeWaitDuration      = 120 * time.Second
-	timeWaitSmokeDuration = 3 * time.Second
-)
+const timeWaitDuration, timeWaitSmokeDuration = 120 * time.Second, 3 * time.Second
 
 // timeWaitStage loads one stock mucp node through the gateway as hard as
 // wrk can for timeWaitDuration with net.ipv4.tcp_tw_reuse=0, and records
