@@ -78,12 +78,20 @@ func OwnCPU(pgids map[int]bool) time.Duration {
 
 // ProcCPU returns the user + system CPU time of process pid (all its
 // threads) from /proc/<pid>/stat.
-func ProcCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+func ProcCPU(pid int) (time.Duration, error) { return readProc(pid, "stat", parseStatCPU) }
+
+// ProcRSS returns the resident memory of process pid, in bytes, from the
+// VmRSS line of /proc/<pid>/status.
+func ProcRSS(pid int) (int64, error) { return readProc(pid, "status", parseRSS) }
+
+// readProc parses the file /proc/<pid>/<name>.
+func readProc[T any](pid int, name string, parse func(string) (T, error)) (T, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/" + name)
 	if err != nil {
-		return 0, err
+		var zero T
+		return zero, err
 	}
-	return parseStatCPU(string(b))
+	return parse(string(b))
 }
 
 // parseStatCPU reads utime + stime from the text of /proc/<pid>/stat.
@@ -98,16 +106,6 @@ func parseStatCPU(stat string) (time.Duration, error) {
 		}
 	}
 	return ticks(f[11:13]), nil
-}
-
-// ProcRSS returns the resident memory of process pid, in bytes, from the
-// VmRSS line of /proc/<pid>/status.
-func ProcRSS(pid int) (int64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, err
-	}
-	return parseRSS(string(b))
 }
 
 // parseRSS reads "VmRSS:	  24840 kB" from the text of /proc/<pid>/status.
