@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -75,14 +76,11 @@ func run(o options) int {
 		h.logf("writing results: %v", err)
 		return 1
 	}
-	code := 0
-	for _, st := range res.Stages {
-		if st.Status == report.StatusFailed {
-			code = 1
-		}
-	}
 	h.summary(res)
-	return code
+	if slices.ContainsFunc(res.Stages, func(st report.Stage) bool { return st.Status == report.StatusFailed }) {
+		return 1
+	}
+	return 0
 }
 
 // all builds, samples the idle machine and runs the selected stages.
@@ -345,11 +343,7 @@ func (h *harness) summary(r *report.Results) {
 	}
 	for _, g := range report.Goals(r) {
 		if g.Known {
-			verdict := "met"
-			if !g.Met {
-				verdict = "MISSED"
-			}
-			h.logf("target %-26s %-45s %s: %s", g.What, g.Target, verdict, g.Measured)
+			h.logf("target %-26s %-45s %s: %s", g.What, g.Target, map[bool]string{true: "met", false: "MISSED"}[g.Met], g.Measured)
 		}
 	}
 	h.logf("results: %s", filepath.Join(h.o.out, h.o.base()+".md"))

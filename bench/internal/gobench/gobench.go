@@ -129,10 +129,7 @@ func splitSelect(name string) (string, int, bool) {
 		return "", 0, false
 	}
 	n, err := strconv.Atoi(parts[2])
-	if err != nil {
-		return "", 0, false
-	}
-	return parts[1], n, true
+	return parts[1], n, err == nil
 }
 
 // Text formats rows like benchstat: one line per benchmark with median
