@@ -106,12 +106,10 @@ func (g *Group) recordPgid(pgid int) {
 	if g.pgidFile == "" {
 		return
 	}
-	f, err := os.OpenFile(g.pgidFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return
+	if f, err := os.OpenFile(g.pgidFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
+		fmt.Fprintln(f, pgid)
+		f.Close()
 	}
-	fmt.Fprintln(f, pgid)
-	f.Close()
 }
 
 // Run starts s, waits for it to exit and returns its standard output. When
