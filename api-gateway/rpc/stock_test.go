@@ -204,12 +204,8 @@ func TestMucpConnectionReuse(t *testing.T) {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	// One connection serves them all, but net/http hands a connection back
-	// to its pool from its read loop after the body's EOF: under load a
-	// next call may find the pool empty for a moment and dial a second one
-	// (seen once in a loaded make test). A dial per call would be 4,400.
-	if len(n.remotes) > 2 {
-		t.Errorf("%d sequential calls came from %d connections, want 1 (2 at most): %v", calls+calls/10, len(n.remotes), n.remotes)
+	if len(n.remotes) != 1 {
+		t.Errorf("%d sequential calls came from %d connections, want 1: %v", calls+calls/10, len(n.remotes), n.remotes)
 	}
 	if _, ok := n.lastMD.Load().(map[string]string)["Timeout"]; ok {
 		t.Errorf("the node got a Timeout header: %v", n.lastMD.Load())
