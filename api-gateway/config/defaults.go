@@ -19,8 +19,9 @@ var RPCMethods = []string{http.MethodGet, http.MethodPost}
 // written and changes nothing, and route.NewTable compiles each route from
 // what Defaulted returns, reading no default of its own. (The gateway-wide
 // settings start from Default, which the YAML, the environment and the
-// flags then override.) Defaulted neither changes c nor r, and what it
-// fills in is never shared with them.
+// flags then override.) Defaulted changes neither c nor r. A route without
+// methods of its own shares RPCMethods, and one without a CORS policy shares
+// c.CORS: both are read-only once the configuration is loaded.
 //
 //	name                  the path
 //	path                  without a trailing "/" ("/" stays)
